@@ -1,0 +1,213 @@
+/* statelessllm.h — the public C API of libstatelessllm.
+ *
+ * An embeddable inference library for Llama-family models in GGUF files. Every
+ * generate() call receives the whole conversation; the library keeps no sessions.
+ * Re-sent history is cheap because K/V state lives in a paged cache keyed by hashes
+ * of token-block prefixes.
+ *
+ * Conventions (they hold for every function below):
+ *  - Functions that can fail return sllm_status. SLLM_OK is 0; every other value is
+ *    a specific failure. Numeric values are stable and never reused.
+ *  - When a call fails, a message naming the problem is stored for the calling
+ *    thread and returned by sllm_last_error() until that thread's next failing call.
+ *  - Handles are opaque. Structs are passed by pointer. Every params/result struct
+ *    begins with `size_t struct_size` and is filled with defaults by its
+ *    sllm_*_init() function; new fields are only ever appended.
+ *  - The library never aborts, exits or prints. Log lines go to a callback the host
+ *    sets per handle; without one the library is silent.
+ *  - There is no global state and no init() to call first.
+ */
+#ifndef STATELESSLLM_H
+#define STATELESSLLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SLLM_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define SLLM_API __attribute__((visibility("default")))
+#else
+#define SLLM_API
+#endif
+
+/* ---- Version ------------------------------------------------------------ */
+
+#define SLLM_VERSION_MAJOR 0
+#define SLLM_VERSION_MINOR 1
+#define SLLM_VERSION_PATCH 0
+#define SLLM_VERSION_NUMBER (SLLM_VERSION_MAJOR * 10000 + SLLM_VERSION_MINOR * 100 + SLLM_VERSION_PATCH)
+#define SLLM_VERSION_STRING "0.1.0"
+
+/* The version of the library actually loaded, as "MAJOR.MINOR.PATCH". Compare with
+ * SLLM_VERSION_STRING to detect a header/library mismatch. Static storage. */
+SLLM_API const char *sllm_version(void);
+/* The same as MAJOR * 10000 + MINOR * 100 + PATCH. */
+SLLM_API int sllm_version_number(void);
+
+/* ---- Status codes --------------------------------------------------------- */
+
+typedef enum sllm_status {
+    SLLM_OK = 0,
+    SLLM_ERR_INVALID_ARGUMENT = 1,   /* NULL pointer, bad flag, struct_size too small */
+    SLLM_ERR_OUT_OF_MEMORY = 2,
+    SLLM_ERR_IO = 3,                 /* open/stat/mmap failed */
+    SLLM_ERR_BAD_MAGIC = 4,          /* not a GGUF file */
+    SLLM_ERR_UNSUPPORTED_VERSION = 5,/* GGUF version other than 2 or 3 */
+    SLLM_ERR_TRUNCATED = 6,          /* a field or tensor runs past the end of the file */
+    SLLM_ERR_CORRUPT = 7,            /* malformed: overflow, bad alignment, overlap, bad type id */
+    SLLM_ERR_UNSUPPORTED_TYPE = 8,   /* a tensor type the library cannot compute */
+    SLLM_ERR_UNSUPPORTED_ARCH = 9,   /* general.architecture not supported */
+    SLLM_ERR_INVALID_MODEL = 10,     /* a tensor or hyper-parameter is missing or has the wrong shape */
+    SLLM_ERR_NOT_FOUND = 11,         /* no metadata key / tensor of that name */
+    SLLM_ERR_TYPE_MISMATCH = 12,     /* metadata value is of another type */
+    SLLM_ERR_BUFFER_TOO_SMALL = 13,  /* output capacity short; the needed size is reported */
+    SLLM_ERR_INVALID_UTF8 = 14,
+    SLLM_ERR_UNSUPPORTED_TOKENIZER = 15, /* tokenizer model or pre-tokenizer unknown */
+    SLLM_ERR_CHAT_TEMPLATE = 16,     /* no built-in chat template matches */
+    SLLM_ERR_INVALID_JSON = 17,
+    SLLM_ERR_INVALID_ROLE = 18,
+    SLLM_ERR_CONTEXT_OVERFLOW = 19,  /* prompt longer than the model's context */
+    SLLM_ERR_INVALID_SAMPLING = 20,  /* a sampling value out of range */
+    SLLM_ERR_KV_BUDGET = 21,         /* KV budget too small for one request */
+    SLLM_ERR_CANCELLED = 22,
+    SLLM_ERR_BACKEND = 23,           /* backend unavailable or failed */
+    SLLM_ERR_INVALID_TOKEN = 24,     /* token id outside the vocabulary */
+    SLLM_ERR_INVALID_REQUEST = 25,   /* request malformed: no messages, bad max_tokens, ... */
+    SLLM_ERR_INTERNAL = 26           /* a bug in the library; please report it */
+} sllm_status;
+
+/* A short, static, English name for a status ("SLLM_ERR_TRUNCATED: file truncated"). */
+SLLM_API const char *sllm_status_string(sllm_status status);
+
+/* The detailed message of the calling thread's most recent failure, e.g.
+ * "tensor 'blk.0.attn_q.weight' has type IQ2_XXS, which is not supported".
+ * Never NULL ("" when nothing failed yet). Valid until this thread's next failing
+ * call into the library. */
+SLLM_API const char *sllm_last_error(void);
+
+/* ---- Logging ---------------------------------------------------------------- */
+
+typedef enum sllm_log_level {
+    SLLM_LOG_ERROR = 0,
+    SLLM_LOG_WARN = 1,
+    SLLM_LOG_INFO = 2,
+    SLLM_LOG_DEBUG = 3
+} sllm_log_level;
+
+/* Receives one log line (no trailing newline). Called on the thread that logs. */
+typedef void (*sllm_log_fn)(void *user, sllm_log_level level, const char *message);
+
+/* ---- Model -------------------------------------------------------------------- */
+
+/* Weights (mmap'd), hyper-parameters, tokenizer and chat template. Immutable once
+ * loaded; one model may be shared by many threads and caches. */
+typedef struct sllm_model sllm_model;
+
+typedef struct sllm_model_params {
+    size_t struct_size;     /* sizeof(sllm_model_params) */
+    sllm_log_fn log_fn;     /* NULL: silent */
+    void *log_user;
+    sllm_log_level log_level; /* lines above this level are dropped; default WARN */
+    int metadata_only;      /* 1: read and validate the GGUF, skip model validation */
+} sllm_model_params;
+
+/* Fills *params with defaults. */
+SLLM_API void sllm_model_params_init(sllm_model_params *params);
+
+/* Opens a GGUF file (v2 or v3). Tensor data is mmap'd, never copied. params may be
+ * NULL for defaults. On success *out owns the model; free it with sllm_model_free.
+ * Errors: INVALID_ARGUMENT, IO, BAD_MAGIC, UNSUPPORTED_VERSION, TRUNCATED, CORRUPT,
+ * UNSUPPORTED_TYPE, OUT_OF_MEMORY. */
+SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *params,
+                                     sllm_model **out);
+
+/* Frees the model. NULL is allowed. No cache using it may outlive it. */
+SLLM_API void sllm_model_free(sllm_model *model);
+
+/* ---- Model metadata (GGUF key/value pairs) ------------------------------------ */
+
+/* GGUF value types; numeric values are those of the file format. */
+typedef enum sllm_meta_type {
+    SLLM_META_UINT8 = 0, SLLM_META_INT8 = 1, SLLM_META_UINT16 = 2, SLLM_META_INT16 = 3,
+    SLLM_META_UINT32 = 4, SLLM_META_INT32 = 5, SLLM_META_FLOAT32 = 6, SLLM_META_BOOL = 7,
+    SLLM_META_STRING = 8, SLLM_META_ARRAY = 9, SLLM_META_UINT64 = 10, SLLM_META_INT64 = 11,
+    SLLM_META_FLOAT64 = 12
+} sllm_meta_type;
+
+/* Number of metadata entries. */
+SLLM_API int64_t sllm_model_meta_count(const sllm_model *model);
+
+/* Key of entry `index` (0 <= index < count), NUL-terminated, owned by the model. */
+SLLM_API sllm_status sllm_model_meta_key(const sllm_model *model, int64_t index, const char **key);
+
+/* Type of the value at `key`; for arrays also the element type and length
+ * (elem_type/count may be NULL). NOT_FOUND when absent. */
+SLLM_API sllm_status sllm_model_meta_type(const sllm_model *model, const char *key,
+                                          sllm_meta_type *type, sllm_meta_type *elem_type,
+                                          uint64_t *count);
+
+/* Integer value (any integer type or bool), converted to int64. TYPE_MISMATCH for
+ * other types, and for uint64 values above INT64_MAX. */
+SLLM_API sllm_status sllm_model_meta_int(const sllm_model *model, const char *key, int64_t *value);
+
+/* Floating-point value (float32/float64, or any integer type), as double. */
+SLLM_API sllm_status sllm_model_meta_float(const sllm_model *model, const char *key, double *value);
+
+/* String value: pointer into the model (NOT NUL-terminated; GGUF strings may hold
+ * NUL bytes) and its length in bytes. */
+SLLM_API sllm_status sllm_model_meta_string(const sllm_model *model, const char *key,
+                                            const char **data, size_t *len);
+
+/* Element `index` of a string array. */
+SLLM_API sllm_status sllm_model_meta_array_string(const sllm_model *model, const char *key,
+                                                  uint64_t index, const char **data, size_t *len);
+
+/* Element `index` of a numeric/bool array, as int64 or double. */
+SLLM_API sllm_status sllm_model_meta_array_int(const sllm_model *model, const char *key,
+                                               uint64_t index, int64_t *value);
+SLLM_API sllm_status sllm_model_meta_array_float(const sllm_model *model, const char *key,
+                                                 uint64_t index, double *value);
+
+/* ---- Model tensors ------------------------------------------------------------------ */
+
+#define SLLM_MAX_DIMS 4
+
+typedef struct sllm_tensor_info {
+    size_t struct_size;     /* set by the caller: sizeof(sllm_tensor_info) */
+    const char *name;       /* NUL-terminated, owned by the model */
+    uint32_t type;          /* ggml type id (0 = F32, 1 = F16, 8 = Q8_0, ...) */
+    const char *type_name;  /* "F32", "Q4_K", ... static storage */
+    uint32_t n_dims;
+    int64_t dims[SLLM_MAX_DIMS]; /* GGUF order: dims[0] is the contiguous one */
+    uint64_t offset;        /* byte offset of the data in the file */
+    uint64_t size_bytes;
+} sllm_tensor_info;
+
+SLLM_API int64_t sllm_model_tensor_count(const sllm_model *model);
+
+/* Fills *info (whose struct_size the caller set) for tensor `index`. */
+SLLM_API sllm_status sllm_model_tensor_info(const sllm_model *model, int64_t index,
+                                            sllm_tensor_info *info);
+
+/* Index of the tensor called `name`; NOT_FOUND when absent. */
+SLLM_API sllm_status sllm_model_tensor_find(const sllm_model *model, const char *name,
+                                            int64_t *index);
+
+/* Size of the GGUF file in bytes. */
+SLLM_API uint64_t sllm_model_file_size(const sllm_model *model);
+
+/* GGUF format version of the file (2 or 3). */
+SLLM_API uint32_t sllm_model_gguf_version(const sllm_model *model);
+
+/* Name of a ggml tensor type id ("Q4_K"), or NULL for an id the library does not know. */
+SLLM_API const char *sllm_tensor_type_name(uint32_t type);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STATELESSLLM_H */

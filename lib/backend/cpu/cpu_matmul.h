@@ -1,0 +1,22 @@
+/* Matrix multiply with weights in their stored GGUF type: the hot loop of every layer. */
+#ifndef SLLM_BACKEND_CPU_MATMUL_H
+#define SLLM_BACKEND_CPU_MATMUL_H
+
+#include <stdint.h>
+
+#include "core/threadpool.h"
+
+/* y[t * n_rows + r] = sum_c W[r, c] * x[t * n_cols + c] for t < n_tokens, r < n_rows.
+ * W is n_rows rows of n_cols elements in ggml type `weight_type` (row-major, as stored
+ * in GGUF: dims[0] = n_cols). Batch-invariant: each y element is computed by the same
+ * code in the same reduction order whatever n_tokens and the thread count are.
+ * Threads split rows of W. The caller checked that the type is computable and that
+ * n_cols is a multiple of its block size. */
+void cpu_matmul(core_threadpool *pool, uint32_t weight_type, const void *weight,
+                int64_t n_rows, int64_t n_cols, const float *x, int64_t n_tokens, float *y);
+
+/* Converts row `row` of W to float (embedding lookup, tests). */
+void cpu_dequantize_row(uint32_t weight_type, const void *weight, int64_t n_cols,
+                        int64_t row, float *out);
+
+#endif
