@@ -1,0 +1,1 @@
+"""Independent numpy reference: GGUF reader, dequantizers and forward pass (tests only)."""
