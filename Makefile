@@ -114,12 +114,12 @@ $(BUILD)/examples/%: examples/%.c $(STATIC)
 # Tests link the static library so they can reach internal (hidden) symbols.
 $(BUILD)/tests/%: tests/%.c $(STATIC) $(TEST_SUPPORT_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -o $@ $< $(TEST_SUPPORT_OBJS) $(STATIC) $(LDFLAGS) $(CHECK_LIBS) $(LIBS)
+	$(CC) $(CFLAGS_ALL) -Itests -Itests/support -MMD -MP -o $@ $< $(TEST_SUPPORT_OBJS) $(STATIC) $(LDFLAGS) $(CHECK_LIBS) $(LIBS)
 
 # Test tools (model generators, dumpers used by the Python reference tests).
 $(BUILD)/tests/tools/%: tests/tools/%.c $(STATIC) $(TEST_SUPPORT_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -o $@ $< $(TEST_SUPPORT_OBJS) $(STATIC) $(LDFLAGS) $(CHECK_LIBS) $(LIBS)
+	$(CC) $(CFLAGS_ALL) -Itests -Itests/support -MMD -MP -o $@ $< $(TEST_SUPPORT_OBJS) $(STATIC) $(LDFLAGS) $(CHECK_LIBS) $(LIBS)
 
 .PHONY: test-tools
 test-tools: $(TEST_TOOLS)
