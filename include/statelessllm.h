@@ -207,6 +207,54 @@ SLLM_API uint32_t sllm_model_gguf_version(const sllm_model *model);
 /* Name of a ggml tensor type id ("Q4_K"), or NULL for an id the library does not know. */
 SLLM_API const char *sllm_tensor_type_name(uint32_t type);
 
+
+/* ---- Prefix hashing (sllm_hasher) --------------------------------------------------
+ * The block-hash chain the cache uses, as a public tool: with the same key, model,
+ * block size and KV dtype it gives exactly the cache's hashes, so a host can route a
+ * conversation to the replica that already holds its prefix.
+ *   h0 = BLAKE2b-256(key, "sllm/kv/v1" | model_id | kv_layout | salt)   (each length-prefixed)
+ *   hi = BLAKE2b-256(key, h(i-1) | block i's token ids as int32 little-endian)
+ */
+
+/* Element type of cached K/V. */
+typedef enum sllm_kv_dtype {
+    SLLM_KV_F16 = 0,
+    SLLM_KV_F32 = 1,
+    SLLM_KV_BF16 = 2,
+    SLLM_KV_Q8_0 = 3
+} sllm_kv_dtype;
+
+#define SLLM_HASH_BYTES 32
+#define SLLM_HASH_KEY_BYTES 32
+
+typedef struct sllm_hasher sllm_hasher;
+
+typedef struct sllm_hasher_params {
+    size_t struct_size;          /* sizeof(sllm_hasher_params) */
+    const uint8_t *key;          /* SLLM_HASH_KEY_BYTES bytes; NULL: a random key */
+    uint32_t block_size;         /* tokens per block; default 16 */
+    sllm_kv_dtype kv_dtype;      /* default SLLM_KV_F16 */
+} sllm_hasher_params;
+
+SLLM_API void sllm_hasher_params_init(sllm_hasher_params *params);
+
+/* Creates a hasher for `model` (which it does not keep: the model may be freed first).
+ * INVALID_ARGUMENT for a block size outside [1, 4096]. */
+SLLM_API sllm_status sllm_hasher_create(const sllm_model *model, const sllm_hasher_params *params,
+                                        sllm_hasher **out);
+SLLM_API void sllm_hasher_free(sllm_hasher *hasher);
+
+/* Copies the hasher's key (SLLM_HASH_KEY_BYTES bytes) to `key` (for a random key). */
+SLLM_API void sllm_hasher_key(const sllm_hasher *hasher, uint8_t *key);
+
+/* Hashes the full blocks of `tokens` under `salt` (may be NULL with salt_len 0).
+ * Writes n_tokens / block_size hashes of SLLM_HASH_BYTES each to `hashes` (h1, h2, ...);
+ * BUFFER_TOO_SMALL when `capacity` (in hashes) is short, with *n_blocks set to the
+ * number needed. Thread-safe: a hasher is immutable. */
+SLLM_API sllm_status sllm_hasher_chain(const sllm_hasher *hasher, const uint8_t *salt,
+                                       size_t salt_len, const int32_t *tokens, size_t n_tokens,
+                                       uint8_t *hashes, size_t capacity, size_t *n_blocks);
+
 #ifdef __cplusplus
 }
 #endif

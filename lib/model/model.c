@@ -1,6 +1,7 @@
 /* sllm_model: opening a GGUF file and the public metadata and tensor queries. */
 #include "model/model_internal.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,18 @@ static sllm_status read_model_params(const sllm_model_params *in, sllm_model_par
     return SLLM_OK;
 }
 
+/* Everything before the tensor data names the model; the file size guards against
+ * files that differ only in their data. */
+static void compute_model_id(const gguf_file *gguf, uint8_t model_id[32]) {
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, NULL, 0, 32);
+    crypto_generichash_update(&state, gguf->base, gguf->data_offset);
+    uint8_t size_le[8];
+    for (int i = 0; i < 8; i++) size_le[i] = (uint8_t)(gguf->file_size >> (8 * i));
+    crypto_generichash_update(&state, size_le, sizeof size_le);
+    crypto_generichash_final(&state, model_id, 32);
+}
+
 SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *params,
                                      sllm_model **out) {
     if (path == NULL || out == NULL)
@@ -32,6 +45,8 @@ SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *
     sllm_status status = read_model_params(params, &options);
     if (status != SLLM_OK) return status;
 
+    /* libsodium's own one-time setup; thread-safe and idempotent. */
+    if (sodium_init() < 0) return core_fail(SLLM_ERR_INTERNAL, "libsodium failed to initialize");
     sllm_model *model = calloc(1, sizeof *model);
     if (model == NULL) return core_fail(SLLM_ERR_OUT_OF_MEMORY, "sllm_model_load: out of memory");
     model->logger = (core_logger){ options.log_fn, options.log_user, options.log_level };
@@ -41,6 +56,7 @@ SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *
         core_fail_context(status, "'%s'", path);
         goto fail;
     }
+    compute_model_id(model->gguf, model->model_id);
     core_log(&model->logger, SLLM_LOG_INFO, "loaded '%s': GGUF v%u, %lld keys, %lld tensors", path,
              (unsigned)model->gguf->version, (long long)model->gguf->n_kv,
              (long long)model->gguf->n_tensors);

@@ -2,6 +2,8 @@
 #ifndef SLLM_MODEL_INTERNAL_H
 #define SLLM_MODEL_INTERNAL_H
 
+#include <stdint.h>
+
 #include "core/log.h"
 #include "format/gguf.h"
 
@@ -11,6 +13,8 @@ struct sllm_model {
     gguf_file *gguf;
     core_logger logger;
     struct tokenizer *tokenizer;   /* NULL when the file has no tokenizer.ggml.model */
+    uint8_t model_id[32];          /* BLAKE2b-256 of the GGUF header, metadata, tensor infos
+                                      and file size: names the model in cache hashes */
 };
 
 #endif
