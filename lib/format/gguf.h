@@ -9,7 +9,11 @@
 #include "core/error.h"
 #include "format/ggml_types.h"
 
-enum { GGUF_DEFAULT_ALIGNMENT = 32 };
+enum {
+    GGUF_DEFAULT_ALIGNMENT = 32,
+    GGUF_MAX_DIMS = 4,
+    GGUF_MAX_ARRAY_DEPTH = 8   /* arrays nested deeper than this are rejected as corrupt */
+};
 
 typedef enum gguf_type {
     GGUF_TYPE_UINT8 = 0, GGUF_TYPE_INT8 = 1, GGUF_TYPE_UINT16 = 2, GGUF_TYPE_INT16 = 3,
@@ -65,6 +69,12 @@ typedef struct gguf_tensor {
     const uint8_t *data;     /* into the mapping */
 } gguf_tensor;
 
+/* A name and the index of its kv or tensor; sorted by name for binary search. */
+typedef struct gguf_name_index {
+    const char *name;
+    int64_t index;
+} gguf_name_index;
+
 typedef struct gguf_file {
     uint32_t version;
     uint64_t alignment;
@@ -72,10 +82,14 @@ typedef struct gguf_file {
     gguf_kv *kv;
     int64_t n_tensors;
     gguf_tensor *tensors;
-    uint64_t data_offset;    /* start of the tensor data section in the file */
+    uint64_t data_offset;    /* start of the tensor data section in the file (the aligned end
+                              * of the tensor infos; may lie past file_size when there are
+                              * no tensors) */
     const uint8_t *base;     /* the whole file, mapped (or the caller's buffer) */
     uint64_t file_size;
     bool owns_mapping;
+    gguf_name_index *kv_by_key;        /* n_kv entries sorted by key */
+    gguf_name_index *tensors_by_name;  /* n_tensors entries sorted by name */
 } gguf_file;
 
 /* Opens and fully validates a GGUF file; tensor data stays mmap'd. On failure returns
