@@ -255,6 +255,207 @@ SLLM_API sllm_status sllm_hasher_chain(const sllm_hasher *hasher, const uint8_t 
                                        size_t salt_len, const int32_t *tokens, size_t n_tokens,
                                        uint8_t *hashes, size_t capacity, size_t *n_blocks);
 
+/* ---- Model properties ------------------------------------------------------------ */
+/* Hyper-parameters of a model loaded with full validation (metadata_only = 0); a model
+ * loaded with metadata_only, or NULL, gives 0 / "". */
+
+/* Training context length in tokens ({arch}.context_length). */
+SLLM_API int64_t sllm_model_n_ctx(const sllm_model *model);
+/* Width of the residual stream ({arch}.embedding_length). */
+SLLM_API int64_t sllm_model_n_embd(const sllm_model *model);
+/* Number of transformer blocks ({arch}.block_count). */
+SLLM_API int64_t sllm_model_n_layer(const sllm_model *model);
+/* Vocabulary size: rows of token_embd.weight, the width of the logits. */
+SLLM_API int64_t sllm_model_n_vocab(const sllm_model *model);
+/* Architecture as the library computes it: "llama", "qwen2" or "qwen3" (a "mistral"
+ * file reports "mistral"). Static storage. */
+SLLM_API const char *sllm_model_arch(const sllm_model *model);
+
+
+/* ---- Cache (sllm_cache) ------------------------------------------------------------
+ * The paged KV-cache manager for one model on one backend: a block pool under a byte
+ * budget, the prefix index, a thread pool. It is a cache, never a session: evicting
+ * it changes speed, never output. sllm_generate() on one cache is safe from many
+ * threads at once. */
+
+typedef struct sllm_cache sllm_cache;
+
+typedef struct sllm_cache_params {
+    size_t struct_size;          /* sizeof(sllm_cache_params) */
+    uint64_t budget_bytes;       /* K/V pool size; default 256 MiB */
+    uint32_t block_size;         /* tokens per block; default 16 */
+    sllm_kv_dtype kv_dtype;      /* default SLLM_KV_F16 */
+    int n_threads;               /* compute threads; 0: one per online core */
+    const char *backend;         /* "auto" (default), "cpu" or "cuda" */
+    const uint8_t *key;          /* SLLM_HASH_KEY_BYTES for the hash chain; NULL: random */
+    int prefix_caching;          /* 1 (default): reuse cached prefixes; 0: always recompute */
+    sllm_log_fn log_fn;          /* NULL: silent */
+    void *log_user;
+    sllm_log_level log_level;    /* default WARN */
+} sllm_cache_params;
+
+SLLM_API void sllm_cache_params_init(sllm_cache_params *params);
+
+/* Creates a cache for `model`, which must outlive it. Errors: INVALID_ARGUMENT,
+ * KV_BUDGET (budget below one block per layer), BACKEND, OUT_OF_MEMORY. */
+SLLM_API sllm_status sllm_cache_create(sllm_model *model, const sllm_cache_params *params,
+                                       sllm_cache **out);
+
+/* Frees the cache. No sllm_generate() on it may still be running. NULL is allowed. */
+SLLM_API void sllm_cache_free(sllm_cache *cache);
+
+/* Drops every cached block not in use by a running request. Output never changes. */
+SLLM_API sllm_status sllm_cache_clear(sllm_cache *cache);
+
+typedef struct sllm_cache_stats {
+    size_t struct_size;          /* set by the caller: sizeof(sllm_cache_stats) */
+    uint64_t query_tokens;       /* prompt tokens of all requests so far */
+    uint64_t hit_tokens;         /* of those, served from the cache */
+    uint64_t blocks_total;
+    uint64_t blocks_used;        /* pinned by running requests */
+    uint64_t blocks_cached;      /* unpinned, findable, evictable */
+    uint64_t blocks_free;        /* holding nothing */
+    uint64_t evictions;
+    uint64_t bytes_total;        /* K/V pool bytes */
+    uint64_t bytes_per_block;
+    uint64_t requests;
+} sllm_cache_stats;
+
+/* Fills *stats (whose struct_size the caller set). */
+SLLM_API sllm_status sllm_cache_get_stats(const sllm_cache *cache, sllm_cache_stats *stats);
+
+/* The same statistics in Prometheus text exposition format, NUL-terminated. When
+ * `capacity` is short returns BUFFER_TOO_SMALL with *len = the bytes needed (without NUL). */
+SLLM_API sllm_status sllm_cache_stats_prometheus(const sllm_cache *cache, char *out,
+                                                 size_t capacity, size_t *len);
+
+
+/* ---- Requests (sllm_request) ---------------------------------------------------------
+ * A request is the whole conversation, built fresh for every call: the library keeps
+ * no sessions. Build one from messages, from an OpenAI-style chat request in JSON, or
+ * from raw prompt tokens. A request is used by one sllm_generate() at a time. */
+
+typedef struct sllm_request sllm_request;
+
+SLLM_API sllm_status sllm_request_create(sllm_request **out);
+SLLM_API void sllm_request_free(sllm_request *request);
+
+/* Appends a message. role: "system", "user", "assistant" (or "tool" where the template
+ * supports it); content: UTF-8, copied. INVALID_ROLE, INVALID_UTF8 on bad input. */
+SLLM_API sllm_status sllm_request_add_message(sllm_request *request, const char *role,
+                                              const char *content, size_t content_len);
+
+/* Appends a message together with the token ids an earlier sllm_result returned for
+ * it (result.tokens of that reply). They are used verbatim instead of re-tokenizing
+ * the text, so the re-sent history is bit-for-bit what the model produced and hits
+ * the cache. content must still be given (for templates and stop handling). */
+SLLM_API sllm_status sllm_request_add_message_tokens(sllm_request *request, const char *role,
+                                                     const char *content, size_t content_len,
+                                                     const int32_t *tokens, size_t n_tokens);
+
+/* Makes the request a plain completion of exactly these prompt tokens (no template). */
+SLLM_API sllm_status sllm_request_set_prompt_tokens(sllm_request *request,
+                                                    const int32_t *tokens, size_t n_tokens);
+
+/* Makes the request a plain completion of this text (tokenized with BOS as the model
+ * says; no template). */
+SLLM_API sllm_status sllm_request_set_prompt_text(sllm_request *request, const char *text,
+                                                  size_t len);
+
+/* Parses an OpenAI-style chat request: messages, max_tokens, temperature, top_p, top_k,
+ * min_p, seed, stop, presence/frequency/repetition penalties, logit_bias, logprobs,
+ * top_logprobs; extensions: messages[i].token_ids, cache_salt. Sampling fields present
+ * in the JSON override those of the sllm_generate_params passed to sllm_generate().
+ * Errors: INVALID_JSON (with line and column), INVALID_REQUEST (naming the field),
+ * INVALID_ROLE, INVALID_SAMPLING, INVALID_UTF8. */
+SLLM_API sllm_status sllm_request_from_json(const char *json, size_t len, sllm_request **out);
+
+/* Asks a running sllm_generate() on this request to stop after the current step.
+ * Safe from any thread, any number of times; cleared when the next generate starts. */
+SLLM_API void sllm_cancel(sllm_request *request);
+
+/* ---- Generation ---------------------------------------------------------------------- */
+
+typedef struct sllm_generate_params {
+    size_t struct_size;              /* sizeof(sllm_generate_params) */
+    int32_t max_tokens;              /* default 256; -1: until the context is full */
+    float temperature;               /* default 1.0; 0: greedy */
+    float top_p;                     /* (0, 1]; default 1 (off) */
+    int32_t top_k;                   /* default 0 (off) */
+    float min_p;                     /* [0, 1]; default 0 (off) */
+    float presence_penalty;          /* default 0 */
+    float frequency_penalty;         /* default 0 */
+    float repetition_penalty;        /* > 0; default 1 (off) */
+    uint64_t seed;                   /* same request + seed => same tokens; default 0 */
+    const char *const *stop;         /* stop strings (never emitted), n_stop of them */
+    size_t n_stop;
+    const int32_t *logit_bias_tokens;/* n_logit_bias pairs; -INFINITY bans a token */
+    const float *logit_bias_values;
+    size_t n_logit_bias;
+    int logprobs;                    /* 1: report each generated token's log-probability */
+    int top_logprobs;                /* 0..20 alternatives per token (implies logprobs) */
+    const uint8_t *salt;             /* cache salt: different salts never share a block */
+    size_t salt_len;
+    const char *chat_template;       /* NULL: detect from the model; or a family name */
+    int add_generation_prompt;       /* default 1 */
+    int ignore_eos;                  /* 1: keep going past end-of-generation tokens */
+} sllm_generate_params;
+
+SLLM_API void sllm_generate_params_init(sllm_generate_params *params);
+
+typedef enum sllm_finish_reason {
+    SLLM_FINISH_NONE = 0,
+    SLLM_FINISH_STOP = 1,            /* end-of-generation token or stop string */
+    SLLM_FINISH_LENGTH = 2,          /* max_tokens or the context limit */
+    SLLM_FINISH_CANCELLED = 3        /* stream callback returned non-zero or sllm_cancel() */
+} sllm_finish_reason;
+
+typedef struct sllm_token_logprob {
+    int32_t token;
+    float logprob;
+} sllm_token_logprob;
+
+/* Streaming: receives UTF-8-complete text and the token ids that produced it. Text that
+ * may still become a stop string is held back. Return non-zero to cancel. */
+typedef int (*sllm_stream_fn)(void *user, const char *text, size_t text_len,
+                              const int32_t *tokens, size_t n_tokens);
+
+/* The outcome of one call. Caller-owned: initialize with sllm_result_init(), free the
+ * library-allocated members with sllm_result_free(). */
+typedef struct sllm_result {
+    size_t struct_size;              /* sizeof(sllm_result), set by sllm_result_init */
+    char *text;                      /* NUL-terminated, stop string removed */
+    size_t text_len;
+    int32_t *tokens;                 /* generated token ids (including a final EOG token) */
+    size_t n_tokens;
+    sllm_finish_reason finish_reason;
+    uint64_t prompt_tokens;          /* tokens in the rendered prompt */
+    uint64_t cached_tokens;          /* of those, served from the cache */
+    uint64_t generated_tokens;
+    double ttft_ms;                  /* call start to first generated token */
+    double prefill_ms;
+    double decode_ms;
+    double total_ms;
+    float *logprobs;                 /* n_tokens entries when asked, else NULL */
+    sllm_token_logprob *top_logprobs;/* n_tokens * n_top_logprobs entries when asked */
+    int n_top_logprobs;
+} sllm_result;
+
+SLLM_API void sllm_result_init(sllm_result *result);
+SLLM_API void sllm_result_free(sllm_result *result);
+
+/* Renders the request's conversation with the chat template, tokenizes it (message by
+ * message, so re-sent history tokenizes identically), reuses the longest cached
+ * prefix, computes the rest and samples up to max_tokens new tokens, streaming them
+ * through `stream` (may be NULL). params may be NULL for defaults. Thread-safe on one
+ * cache. On SLLM_OK or SLLM_ERR_CANCELLED, *result holds what was generated.
+ * Errors: INVALID_ARGUMENT, INVALID_REQUEST, INVALID_SAMPLING, CHAT_TEMPLATE,
+ * CONTEXT_OVERFLOW (prompt longer than the context), KV_BUDGET (the request cannot
+ * fit in the pool), INVALID_TOKEN, CANCELLED. */
+SLLM_API sllm_status sllm_generate(sllm_cache *cache, sllm_request *request,
+                                   const sllm_generate_params *params, sllm_stream_fn stream,
+                                   void *user, sllm_result *result);
+
 #ifdef __cplusplus
 }
 #endif
