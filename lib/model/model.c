@@ -57,6 +57,15 @@ SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *
         goto fail;
     }
     compute_model_id(model->gguf, model->model_id);
+    if (!options.metadata_only) {
+        status = model_hparams_read(model->gguf, &model->hparams);
+        if (status == SLLM_OK) status = model_weights_bind(model->gguf, &model->hparams, &model->weights);
+        if (status != SLLM_OK) {
+            core_fail_context(status, "'%s'", path);
+            goto fail;
+        }
+        model->has_weights = 1;
+    }
     core_log(&model->logger, SLLM_LOG_INFO, "loaded '%s': GGUF v%u, %lld keys, %lld tensors", path,
              (unsigned)model->gguf->version, (long long)model->gguf->n_kv,
              (long long)model->gguf->n_tensors);
@@ -69,6 +78,7 @@ fail:
 
 SLLM_API void sllm_model_free(sllm_model *model) {
     if (model == NULL) return;
+    model_weights_free(&model->weights);
     gguf_close(model->gguf);
     free(model);
 }

@@ -6,6 +6,8 @@
 
 #include "core/log.h"
 #include "format/gguf.h"
+#include "model/hparams.h"
+#include "model/weights.h"
 
 struct tokenizer;
 
@@ -15,6 +17,9 @@ struct sllm_model {
     struct tokenizer *tokenizer;   /* NULL when the file has no tokenizer.ggml.model */
     uint8_t model_id[32];          /* BLAKE2b-256 of the GGUF header, metadata, tensor infos
                                       and file size: names the model in cache hashes */
+    int has_weights;               /* hparams and weights are valid (not metadata_only) */
+    model_hparams hparams;
+    model_weights weights;
 };
 
 #endif

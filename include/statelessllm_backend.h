@@ -1,0 +1,174 @@
+/* statelessllm_backend.h — the interface a compute backend (CPU, CUDA) implements.
+ *
+ * The engine drives one forward pass through the ops below and never touches tensor
+ * memory itself: weights, activations and the paged K/V pool are backend buffers. A
+ * backend may run ops asynchronously (a CUDA stream); ops are executed in the order they
+ * were issued, buffer_download waits for every op issued before it, and sync() waits for
+ * everything.
+ *
+ * Conventions:
+ *  - Activations are float32, row-major: a buffer holding n_tokens rows of `width`
+ *    floats is [n_tokens][width], one row per token.
+ *  - Host arrays passed to an op (token ids, positions, block tables) are read before the
+ *    op returns; the caller may reuse them at once.
+ *  - Every op returns SLLM_OK or a status with a message (core_fail); it never aborts.
+ *  - Batch invariance (ARCHITECTURE.md, principle 2): an output element must be computed
+ *    by the same code in the same reduction order whatever the number of tokens in the
+ *    call, the chunking of a prefill or the thread count. Split work by output rows or
+ *    columns, never along a reduction axis. The CPU backend guarantees bit-identical
+ *    results; a GPU backend documents what it guarantees.
+ *
+ * Paged K/V pool layout (the brief's; cuDNN's paged attention reads the same):
+ *   block b, layer l, K (kv = 0) or V (kv = 1), KV head h, slot s, dimension d lives at
+ *   element ((((b * n_layers + l) * 2 + kv) * n_kv_heads + h) * block_size + s) * head_dim + d
+ *   in elements of `dtype`. Token position p of a sequence lives in block
+ *   block_table[p / block_size], slot p % block_size. Block ids are int32 indices into
+ *   the pool; the cache hands the backend plain block tables, never its own structs.
+ */
+#ifndef STATELESSLLM_BACKEND_H
+#define STATELESSLLM_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statelessllm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sllm_backend sllm_backend;
+/* Memory owned by a backend (host memory for the CPU, device memory for CUDA). */
+typedef struct sllm_backend_buffer sllm_backend_buffer;
+
+/* A weight matrix inside a buffer: n_rows rows of n_cols elements in ggml type `type`
+ * (GGUF dims[0] = n_cols), rows contiguous, starting `offset` bytes into `buffer`. */
+typedef struct sllm_backend_weight {
+    const sllm_backend_buffer *buffer;
+    uint64_t offset;
+    uint32_t type;
+    int64_t n_cols;
+    int64_t n_rows;
+} sllm_backend_weight;
+
+/* Shape of a paged K/V pool (see the layout above). */
+typedef struct sllm_kv_layout {
+    int64_t n_layers;
+    int64_t n_kv_heads;
+    int64_t head_dim;
+    int64_t block_size;     /* tokens per block */
+    sllm_kv_dtype dtype;    /* F16 and F32 on the CPU backend */
+} sllm_kv_layout;
+
+/* Bytes of one element of `dtype` (0 for a dtype stored in blocks, such as Q8_0). */
+static inline size_t sllm_kv_dtype_size(sllm_kv_dtype dtype) {
+    return dtype == SLLM_KV_F32 ? 4 : (dtype == SLLM_KV_F16 || dtype == SLLM_KV_BF16) ? 2 : 0;
+}
+
+/* Bytes of one block (all layers, K and V). */
+static inline size_t sllm_kv_block_bytes(const sllm_kv_layout *layout) {
+    return (size_t)layout->n_layers * 2 * (size_t)layout->n_kv_heads * (size_t)layout->block_size *
+           (size_t)layout->head_dim * sllm_kv_dtype_size(layout->dtype);
+}
+
+typedef enum sllm_rope_mode {
+    SLLM_ROPE_NORM = 0,     /* rotates adjacent pairs (x[2i], x[2i+1]): llama */
+    SLLM_ROPE_NEOX = 2      /* rotates (x[i], x[i + n_rot/2]): qwen2, qwen3 */
+} sllm_rope_mode;
+
+/* Pair i of a head at position p is rotated by the angle
+ *   p * freq_scale * freq_base^(-2i / n_rot) / freq_factors[i]
+ * (freq_factors: n_rot/2 F32 values, e.g. Llama 3's rope_freqs.weight, or NULL for 1).
+ * Dimensions from n_rot to head_dim are left as they are. */
+typedef struct sllm_rope_params {
+    sllm_rope_mode mode;
+    int64_t n_rot;
+    float freq_base;
+    float freq_scale;
+    const sllm_backend_buffer *freq_factors;
+} sllm_rope_params;
+
+/* The vtable. New entries are only appended; callers check struct_size before using
+ * an entry past the ones they know. */
+typedef struct sllm_backend_ops {
+    size_t struct_size;     /* sizeof(sllm_backend_ops) of the implementation */
+    const char *name;       /* "cpu", "cuda" */
+
+    /* Frees the backend and everything it owns (buffers must be freed first). */
+    void (*destroy)(sllm_backend *backend);
+
+    /* ---- memory ---- */
+    /* A new buffer of `bytes` bytes, contents undefined. */
+    sllm_status (*buffer_alloc)(sllm_backend *backend, size_t bytes, sllm_backend_buffer **out);
+    /* A read-only buffer with the contents of host memory [host, host + bytes), which
+     * the caller keeps alive and unchanged for the buffer's lifetime (an mmap'd GGUF data
+     * section). CPU: zero-copy. A GPU backend copies it to device memory. */
+    sllm_status (*buffer_map_host)(sllm_backend *backend, const void *host, size_t bytes,
+                                   sllm_backend_buffer **out);
+    void (*buffer_free)(sllm_backend *backend, sllm_backend_buffer *buffer);
+    sllm_status (*buffer_upload)(sllm_backend *backend, sllm_backend_buffer *buffer, size_t offset,
+                                 const void *src, size_t bytes);
+    /* Waits for all issued ops, then copies out. */
+    sllm_status (*buffer_download)(sllm_backend *backend, const sllm_backend_buffer *buffer,
+                                   size_t offset, void *dst, size_t bytes);
+
+    /* ---- ops of one forward pass ---- */
+    /* out[t] = row tokens[t] of `table` converted to float (n_cols floats per row).
+     * INVALID_TOKEN when a token id is outside [0, table->n_rows). */
+    sllm_status (*embed)(sllm_backend *backend, const sllm_backend_weight *table, const int32_t *tokens,
+                         int64_t n_tokens, sllm_backend_buffer *out);
+    /* out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, for n_rows rows of `width`
+     * floats; weight holds `width` floats. out may be x. Also serves qwen3's per-head
+     * Q/K norm (rows = tokens x heads, width = head_dim). */
+    sllm_status (*rms_norm)(sllm_backend *backend, const sllm_backend_buffer *x,
+                            const sllm_backend_buffer *weight, int64_t n_rows, int64_t width, float eps,
+                            sllm_backend_buffer *out);
+    /* y[t] = W x[t] (+ bias): x is n_tokens rows of w->n_cols floats, y n_tokens rows of
+     * w->n_rows floats; bias (n_rows floats) may be NULL. W stays in its stored type. */
+    sllm_status (*matmul)(sllm_backend *backend, const sllm_backend_weight *w,
+                          const sllm_backend_buffer *bias, const sllm_backend_buffer *x, int64_t n_tokens,
+                          sllm_backend_buffer *y);
+    /* Rotates, in place, the first rope->n_rot dimensions of each of the n_heads heads of
+     * every row of x ([n_tokens][n_heads * head_dim]); row t is at positions[t]. */
+    sllm_status (*rope)(sllm_backend *backend, sllm_backend_buffer *x, int64_t n_tokens, int64_t n_heads,
+                        int64_t head_dim, const int32_t *positions, const sllm_rope_params *rope);
+    /* Stores the K and V rows of tokens at positions pos0 .. pos0 + n_tokens - 1 of one
+     * sequence (k, v: [n_tokens][n_kv_heads * head_dim]) into `layer` of the pool,
+     * converting to the pool's dtype. block_table must cover position pos0 + n_tokens - 1. */
+    sllm_status (*kv_write)(sllm_backend *backend, sllm_backend_buffer *pool, const sllm_kv_layout *layout,
+                            int64_t layer, const int32_t *block_table, int64_t pos0, int64_t n_tokens,
+                            const sllm_backend_buffer *k, const sllm_backend_buffer *v);
+    /* Causal attention of one sequence for query rows at positions pos0 .. pos0 +
+     * n_tokens - 1 (q: [n_tokens][n_heads * head_dim]): query t attends to positions
+     * 0 .. pos0 + t, read from `layer` of the pool through block_table (so the K/V of
+     * these tokens must have been written first). Query head h reads KV head
+     * h / (n_heads / n_kv_heads). softmax(q.k * scale) . v into out, same shape as q.
+     * Serves prefill (n_tokens > 1) and decode (n_tokens = 1). */
+    sllm_status (*attention)(sllm_backend *backend, const sllm_backend_buffer *q,
+                             const sllm_backend_buffer *pool, const sllm_kv_layout *layout, int64_t layer,
+                             const int32_t *block_table, int64_t pos0, int64_t n_tokens, int64_t n_heads,
+                             float scale, sllm_backend_buffer *out);
+    /* out[i] = silu(gate[i]) * up[i] for n_elements floats. out may be gate or up. */
+    sllm_status (*swiglu)(sllm_backend *backend, const sllm_backend_buffer *gate,
+                          const sllm_backend_buffer *up, int64_t n_elements, sllm_backend_buffer *out);
+    /* x[i] += y[i] for n_elements floats (the residual connection). */
+    sllm_status (*add)(sllm_backend *backend, sllm_backend_buffer *x, const sllm_backend_buffer *y,
+                       int64_t n_elements);
+    /* out[r] = W x[first_row + r] for r < n_rows (the output projection of the rows whose
+     * logits are wanted; usually only the last). out: [n_rows][w->n_rows]. */
+    sllm_status (*logits)(sllm_backend *backend, const sllm_backend_weight *w, const sllm_backend_buffer *x,
+                          int64_t first_row, int64_t n_rows, sllm_backend_buffer *out);
+    /* Waits until every issued op has finished. */
+    sllm_status (*sync)(sllm_backend *backend);
+} sllm_backend_ops;
+
+/* Every backend instance begins with this; implementations embed it as their first
+ * member and extend it. */
+struct sllm_backend {
+    const sllm_backend_ops *ops;
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STATELESSLLM_BACKEND_H */
