@@ -18,6 +18,7 @@
 # the dtype given to Model (float64 for the exact F32 comparison, float32 for big models).
 
 import math
+import os
 
 import numpy as np
 
@@ -65,17 +66,35 @@ def silu(x):
     return x / (1.0 + np.exp(-x))
 
 
-def quantize_activations_q8_0(x):
-    """Rounds x (last axis a multiple of 32) as ggml's Q8_0 would: blocks of 32 sharing a
-    scale d = amax/127 stored as F16, values round(x/d) in [-127, 127]. Used only to model
-    the C side's int8 activations when deriving tolerances."""
+def _round_blocks_int8(x, block, scale_dtype):
+    """Rounds x (last axis a multiple of `block`) to int8 blocks sharing a scale
+    d = amax/127 (stored as `scale_dtype`), values round(x/d): what an int8-activation
+    kernel computes with. Used only to model the C side when deriving tolerances."""
     shape = x.shape
-    blocks = x.reshape(-1, 32)
+    blocks = x.reshape(-1, block)
     amax = np.max(np.abs(blocks), axis=1, keepdims=True)
-    d = (amax / 127.0).astype(np.float16).astype(blocks.dtype)
-    inv = np.where(d == 0, 0.0, 1.0 / np.where(d == 0, 1.0, d))
-    q = np.round(blocks * inv)
+    d = (amax / 127.0).astype(scale_dtype).astype(blocks.dtype)
+    safe = np.where(d == 0, 1.0, d)
+    q = np.clip(np.round(blocks / safe), -127, 127)
     return (q * d).reshape(shape)
+
+
+def round_activations(x, scheme):
+    """x as the C side might see it: "q8_0" (blocks of 32, F16 scale, as ggml's Q8_0),
+    "q8_K" (blocks of 256, F32 scale), "f16" or "bf16" (element-wise rounding)."""
+    if scheme == "q8_0" and x.shape[-1] % 32 == 0:
+        return _round_blocks_int8(x, 32, np.float16)
+    if scheme == "q8_K" and x.shape[-1] % 256 == 0:
+        return _round_blocks_int8(x, 256, np.float32)
+    if scheme == "q8_K" and x.shape[-1] % 32 == 0:
+        return _round_blocks_int8(x, 32, np.float16)
+    if scheme == "f16":
+        return x.astype(np.float16).astype(x.dtype)
+    if scheme == "bf16":
+        bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+        bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16).astype(np.uint32)
+        return bits.view(np.float32).astype(x.dtype)
+    return x
 
 
 def rope_angles(hp, positions, freq_factors, dtype):
@@ -107,16 +126,20 @@ def apply_rope(x, angles, n_rot, mode):
 
 
 class Model:
-    """Weights of one GGUF file, dequantized to `dtype`, and a forward pass with a KV cache.
+    """Weights of one GGUF file (a path, a GGUFFile or a look-alike such as
+    random_model.InMemoryModel), dequantized to `dtype`, and a forward pass with a KV cache.
 
-    act_quant: None, or "q8_0" to round every matmul input the way an int8-activation
-    kernel does (for tolerance experiments only; comparisons use None)."""
+    act_quant: None, or a round_activations scheme applied to every matmul input; kv_f16:
+    round K and V to F16 as an F16 KV cache would. Both only for tolerance experiments;
+    the comparisons use the exact defaults."""
 
-    def __init__(self, path_or_gguf, dtype=np.float64, act_quant=None):
-        self.gguf = path_or_gguf if isinstance(path_or_gguf, GGUFFile) else GGUFFile(path_or_gguf)
+    def __init__(self, path_or_gguf, dtype=np.float64, act_quant=None, kv_f16=False):
+        self.gguf = GGUFFile(path_or_gguf) if isinstance(path_or_gguf, (str, os.PathLike)) \
+            else path_or_gguf
         self.hp = HParams(self.gguf)
         self.dtype = dtype
         self.act_quant = act_quant
+        self.kv_f16 = kv_f16
         g = self.gguf
         self.tok_embd = g.tensor("token_embd.weight", dtype)
         self.output = g.tensor("output.weight", dtype) if g.has("output.weight") else self.tok_embd
@@ -153,8 +176,8 @@ class Model:
         self.n_past = 0
 
     def _matmul(self, x, w, bias=None):
-        if self.act_quant == "q8_0" and x.shape[-1] % 32 == 0:
-            x = quantize_activations_q8_0(x)
+        if self.act_quant is not None:
+            x = round_activations(x, self.act_quant)
         y = x @ w.T
         if bias is not None:
             y = y + bias
@@ -175,6 +198,9 @@ class Model:
             k = rms_norm(k, layer["attn_k_norm.weight"], hp.eps)
         q = apply_rope(q, angles, hp.n_rot, hp.rope_mode)
         k = apply_rope(k, angles, hp.n_rot, hp.rope_mode)
+        if self.kv_f16:
+            k = k.astype(np.float16).astype(self.dtype)
+            v = v.astype(np.float16).astype(self.dtype)
         if self.k_cache[il] is not None:
             k = np.concatenate([self.k_cache[il], k], axis=0)
             v = np.concatenate([self.v_cache[il], v], axis=0)
