@@ -4,6 +4,9 @@
 
 #include <stdint.h>
 
+#include <stddef.h>
+
+#include "backend/cpu/cpu_kernels.h"
 #include "core/threadpool.h"
 
 /* y[t * n_rows + r] = sum_c W[r, c] * x[t * n_cols + c] for t < n_tokens, r < n_rows.
@@ -14,6 +17,17 @@
  * n_cols is a multiple of its block size. */
 void cpu_matmul(core_threadpool *pool, uint32_t weight_type, const void *weight,
                 int64_t n_rows, int64_t n_cols, const float *x, int64_t n_tokens, float *y);
+
+/* Bytes of activation scratch cpu_matmul_with needs (0 for F32/F16/BF16 weights). */
+size_t cpu_matmul_scratch_bytes(uint32_t weight_type, int64_t n_cols, int64_t n_tokens);
+
+/* cpu_matmul with a chosen kernel table (NULL: the best for this CPU) and caller-owned
+ * scratch of cpu_matmul_scratch_bytes bytes, so nothing is allocated. cpu_matmul
+ * allocates its scratch per call; if that fails it computes token by token, and if even
+ * that allocation fails the affected outputs are NaN. Results are identical either way. */
+void cpu_matmul_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t weight_type,
+                     const void *weight, int64_t n_rows, int64_t n_cols, const float *x,
+                     int64_t n_tokens, float *y, void *scratch);
 
 /* Converts row `row` of W to float (embedding lookup, tests). */
 void cpu_dequantize_row(uint32_t weight_type, const void *weight, int64_t n_cols,

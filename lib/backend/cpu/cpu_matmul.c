@@ -1,0 +1,135 @@
+/* Matrix multiply over weights in their GGUF type: activation quantization, thread split.
+ *
+ * Batch invariance (ARCHITECTURE.md principle 2). Each output y[t][r] is computed by one
+ * fixed sequence of float operations whatever n_tokens is, however the caller chunks
+ * tokens, and for any thread count:
+ *  - activations are quantized per token (each token's blocks depend on that token only);
+ *  - threads split output ROWS, never the reduction axis (columns);
+ *  - every kernel (cpu_dot.c defines the order; the AVX2/AVX-512 tiles reproduce it lane
+ *    by lane) computes each (row, token) pair with the same chain of block-wise float
+ *    operations, whether the pair sits in a 1x1 tile (decode) or a many-row x many-token
+ *    tile (prefill). Tiling only shares loads between pairs; it never merges sums.
+ *  - one kernel table is chosen per machine (cpu_kernels_best), so all batch sizes use
+ *    the same implementation.
+ * Token chunks of CPU_TOKEN_CHUNK keep one chunk's activations in L2 while a tile of
+ * weight rows stays in L1. */
+#include "backend/cpu/cpu_matmul.h"
+
+#include <stdlib.h>
+
+#include "backend/cpu/cpu_quant.h"
+
+enum { CPU_ROW_UNIT = 16, CPU_TOKEN_CHUNK = 64 };
+
+typedef struct matmul_task {
+    cpu_gemm_fn gemm;
+    uint32_t weight_type;
+    const uint8_t *w;
+    size_t w_row_bytes;
+    int64_t n_rows, n_cols, n_tokens;
+    const float *x_f32;
+    const uint8_t *x;       /* activations in the kernel's format */
+    size_t x_row_bytes;
+    float *y;
+} matmul_task;
+
+static void split_range(int64_t n_units, int thread_index, int n_threads, int64_t *begin,
+                        int64_t *end) {
+    *begin = n_units * thread_index / n_threads;
+    *end = n_units * (thread_index + 1) / n_threads;
+}
+
+static void quantize_tokens(const matmul_task *task, int64_t t_begin, int64_t t_end) {
+    cpu_act_format format = cpu_act_format_of(task->weight_type);
+    for (int64_t t = t_begin; t < t_end; t++) {
+        const float *x = task->x_f32 + t * task->n_cols;
+        uint8_t *out = (uint8_t *)task->x + (size_t)t * task->x_row_bytes;
+        if (format == CPU_ACT_Q8A) cpu_quantize_act_q8a(x, (cpu_block_q8a *)out, task->n_cols);
+        else cpu_quantize_act_q8k(x, (cpu_block_q8k *)out, task->n_cols);
+    }
+}
+
+static void quantize_task(void *context, int thread_index, int n_threads) {
+    const matmul_task *task = context;
+    int64_t begin, end;
+    split_range(task->n_tokens, thread_index, n_threads, &begin, &end);
+    quantize_tokens(task, begin, end);
+}
+
+static void matmul_task_run(void *context, int thread_index, int n_threads) {
+    const matmul_task *task = context;
+    int64_t unit_begin, unit_end;
+    split_range((task->n_rows + CPU_ROW_UNIT - 1) / CPU_ROW_UNIT, thread_index, n_threads,
+                &unit_begin, &unit_end);
+    int64_t row_begin = unit_begin * CPU_ROW_UNIT;
+    int64_t row_end = unit_end * CPU_ROW_UNIT < task->n_rows ? unit_end * CPU_ROW_UNIT : task->n_rows;
+    if (row_begin >= row_end) return;
+    for (int64_t t = 0; t < task->n_tokens; t += CPU_TOKEN_CHUNK) {
+        int64_t n_chunk = task->n_tokens - t < CPU_TOKEN_CHUNK ? task->n_tokens - t : CPU_TOKEN_CHUNK;
+        task->gemm(task->w + (size_t)row_begin * task->w_row_bytes, task->w_row_bytes,
+                   row_end - row_begin, task->x + (size_t)t * task->x_row_bytes, task->x_row_bytes,
+                   n_chunk, task->n_cols, task->y + t * task->n_rows + row_begin, task->n_rows);
+    }
+}
+
+size_t cpu_matmul_scratch_bytes(uint32_t weight_type, int64_t n_cols, int64_t n_tokens) {
+    cpu_act_format format = cpu_act_format_of(weight_type);
+    if (format == CPU_ACT_F32) return 0;
+    return cpu_act_row_bytes(format, n_cols) * (size_t)n_tokens;
+}
+
+void cpu_matmul_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t weight_type,
+                     const void *weight, int64_t n_rows, int64_t n_cols, const float *x,
+                     int64_t n_tokens, float *y, void *scratch) {
+    if (kernels == NULL) {
+        cpu_features features = cpu_features_detect();
+        kernels = cpu_kernels_best(&features);
+    }
+    cpu_gemm_fn gemm = kernels->gemm[weight_type];
+    if (gemm == NULL) gemm = cpu_kernels_scalar()->gemm[weight_type];
+    uint64_t w_row_bytes = 0;
+    ggml_row_size(weight_type, n_cols, &w_row_bytes);
+    cpu_act_format format = cpu_act_format_of(weight_type);
+    matmul_task task = {
+        .gemm = gemm, .weight_type = weight_type, .w = weight, .w_row_bytes = (size_t)w_row_bytes,
+        .n_rows = n_rows, .n_cols = n_cols, .n_tokens = n_tokens, .x_f32 = x,
+        .x = format == CPU_ACT_F32 ? (const uint8_t *)x : scratch,
+        .x_row_bytes = cpu_act_row_bytes(format, n_cols), .y = y,
+    };
+    if (format != CPU_ACT_F32) {
+        /* One token's quantization is cheap; a thread hand-off only pays for many. */
+        if (n_tokens >= 4) core_threadpool_run(pool, quantize_task, &task);
+        else quantize_tokens(&task, 0, n_tokens);
+    }
+    core_threadpool_run(pool, matmul_task_run, &task);
+}
+
+void cpu_matmul(core_threadpool *pool, uint32_t weight_type, const void *weight,
+                int64_t n_rows, int64_t n_cols, const float *x, int64_t n_tokens, float *y) {
+    size_t scratch_bytes = cpu_matmul_scratch_bytes(weight_type, n_cols, n_tokens);
+    void *scratch = scratch_bytes > 0 ? malloc(scratch_bytes) : NULL;
+    if (scratch_bytes > 0 && scratch == NULL) {
+        /* Out of memory for the activation copy: go token by token with a smaller one
+         * (results are identical, only slower); give NaN if even that fails. */
+        void *one = malloc(cpu_matmul_scratch_bytes(weight_type, n_cols, 1));
+        for (int64_t t = 0; t < n_tokens; t++) {
+            if (one != NULL) {
+                cpu_matmul_with(NULL, pool, weight_type, weight, n_rows, n_cols, x + t * n_cols, 1,
+                                y + t * n_rows, one);
+            } else {
+                for (int64_t r = 0; r < n_rows; r++) y[t * n_rows + r] = __builtin_nanf("");
+            }
+        }
+        free(one);
+        return;
+    }
+    cpu_matmul_with(NULL, pool, weight_type, weight, n_rows, n_cols, x, n_tokens, y, scratch);
+    free(scratch);
+}
+
+void cpu_dequantize_row(uint32_t weight_type, const void *weight, int64_t n_cols, int64_t row,
+                        float *out) {
+    uint64_t row_bytes = 0;
+    ggml_row_size(weight_type, n_cols, &row_bytes);
+    cpu_dequantize(weight_type, (const uint8_t *)weight + row * row_bytes, out, n_cols);
+}
