@@ -16,6 +16,7 @@
  * SIMD kernels vectorize across (row, token) pairs, one pair per lane, so each lane
  * performs exactly this chain. */
 #include <math.h>
+#include <stdbool.h>
 
 #include "backend/cpu/cpu_dot.h"
 #include "backend/cpu/cpu_fp16.h"
@@ -55,20 +56,28 @@ static int dot_i8_32(const int8_t *a, const int8_t *b) {
     return sum;
 }
 
-/* Unpacks a 32-element weight block to signed levels with the zero point removed
- * (for _0 types) or unsigned levels (for _1 types). */
-static void levels_q4_0(const cpu_block_q4_0 *block, int8_t *levels) {
+/* Unpacks 32-element weight block `index` to signed levels with the zero point removed
+ * (_0 types) or unsigned levels with the block minimum in *min (_1 types). */
+typedef void (*unpack32_fn)(const void *row, int64_t index, int8_t *levels, float *d, float *min);
+
+static void unpack_q4_0(const void *row, int64_t index, int8_t *levels, float *d, float *min) {
+    const cpu_block_q4_0 *block = (const cpu_block_q4_0 *)row + index;
     for (int j = 0; j < 16; j++) {
         levels[j] = (int8_t)((block->qs[j] & 0x0f) - 8);
         levels[j + 16] = (int8_t)((block->qs[j] >> 4) - 8);
     }
+    *d = cpu_fp16_to_f32(block->d);
+    *min = 0.0f;
 }
 
-static void levels_q4_1(const cpu_block_q4_1 *block, int8_t *levels) {
+static void unpack_q4_1(const void *row, int64_t index, int8_t *levels, float *d, float *min) {
+    const cpu_block_q4_1 *block = (const cpu_block_q4_1 *)row + index;
     for (int j = 0; j < 16; j++) {
         levels[j] = (int8_t)(block->qs[j] & 0x0f);
         levels[j + 16] = (int8_t)(block->qs[j] >> 4);
     }
+    *d = cpu_fp16_to_f32(block->d);
+    *min = cpu_fp16_to_f32(block->m);
 }
 
 static void levels_q5(const uint8_t *qh_bytes, const uint8_t *qs, int offset, int8_t *levels) {
@@ -80,64 +89,49 @@ static void levels_q5(const uint8_t *qh_bytes, const uint8_t *qs, int offset, in
     }
 }
 
-static float dot_q4_0(const void *w_row, const void *x_row, int64_t n_cols) {
-    const cpu_block_q4_0 *w = w_row;
+static void unpack_q5_0(const void *row, int64_t index, int8_t *levels, float *d, float *min) {
+    const cpu_block_q5_0 *block = (const cpu_block_q5_0 *)row + index;
+    levels_q5(block->qh, block->qs, 16, levels);
+    *d = cpu_fp16_to_f32(block->d);
+    *min = 0.0f;
+}
+
+static void unpack_q5_1(const void *row, int64_t index, int8_t *levels, float *d, float *min) {
+    const cpu_block_q5_1 *block = (const cpu_block_q5_1 *)row + index;
+    levels_q5(block->qh, block->qs, 0, levels);
+    *d = cpu_fp16_to_f32(block->d);
+    *min = cpu_fp16_to_f32(block->m);
+}
+
+static void unpack_q8_0(const void *row, int64_t index, int8_t *levels, float *d, float *min) {
+    const cpu_block_q8_0 *block = (const cpu_block_q8_0 *)row + index;
+    for (int j = 0; j < 32; j++) levels[j] = block->qs[j];
+    *d = cpu_fp16_to_f32(block->d);
+    *min = 0.0f;
+}
+
+static float dot_blocks32(unpack32_fn unpack, bool has_min, const void *w_row, const void *x_row,
+                          int64_t n_cols) {
     const cpu_block_q8a *x = x_row;
     int8_t levels[32];
-    float acc = 0.0f;
+    float acc = 0.0f, d, min;
     for (int64_t b = 0; b < n_cols / 32; b++) {
-        levels_q4_0(&w[b], levels);
-        acc = fmaf((float)dot_i8_32(levels, x[b].qs), cpu_fp16_to_f32(w[b].d) * x[b].d, acc);
+        unpack(w_row, b, levels, &d, &min);
+        acc = fmaf((float)dot_i8_32(levels, x[b].qs), d * x[b].d, acc);
+        if (has_min) acc = fmaf(min, x[b].s, acc);
     }
     return acc;
 }
 
-static float dot_q4_1(const void *w_row, const void *x_row, int64_t n_cols) {
-    const cpu_block_q4_1 *w = w_row;
-    const cpu_block_q8a *x = x_row;
-    int8_t levels[32];
-    float acc = 0.0f;
-    for (int64_t b = 0; b < n_cols / 32; b++) {
-        levels_q4_1(&w[b], levels);
-        acc = fmaf((float)dot_i8_32(levels, x[b].qs), cpu_fp16_to_f32(w[b].d) * x[b].d, acc);
-        acc = fmaf(cpu_fp16_to_f32(w[b].m), x[b].s, acc);
+#define DEFINE_DOT32(name, unpack, has_min)                                       \
+    static float name(const void *w_row, const void *x_row, int64_t n_cols) {    \
+        return dot_blocks32(unpack, has_min, w_row, x_row, n_cols);              \
     }
-    return acc;
-}
-
-static float dot_q5_0(const void *w_row, const void *x_row, int64_t n_cols) {
-    const cpu_block_q5_0 *w = w_row;
-    const cpu_block_q8a *x = x_row;
-    int8_t levels[32];
-    float acc = 0.0f;
-    for (int64_t b = 0; b < n_cols / 32; b++) {
-        levels_q5(w[b].qh, w[b].qs, 16, levels);
-        acc = fmaf((float)dot_i8_32(levels, x[b].qs), cpu_fp16_to_f32(w[b].d) * x[b].d, acc);
-    }
-    return acc;
-}
-
-static float dot_q5_1(const void *w_row, const void *x_row, int64_t n_cols) {
-    const cpu_block_q5_1 *w = w_row;
-    const cpu_block_q8a *x = x_row;
-    int8_t levels[32];
-    float acc = 0.0f;
-    for (int64_t b = 0; b < n_cols / 32; b++) {
-        levels_q5(w[b].qh, w[b].qs, 0, levels);
-        acc = fmaf((float)dot_i8_32(levels, x[b].qs), cpu_fp16_to_f32(w[b].d) * x[b].d, acc);
-        acc = fmaf(cpu_fp16_to_f32(w[b].m), x[b].s, acc);
-    }
-    return acc;
-}
-
-static float dot_q8_0(const void *w_row, const void *x_row, int64_t n_cols) {
-    const cpu_block_q8_0 *w = w_row;
-    const cpu_block_q8a *x = x_row;
-    float acc = 0.0f;
-    for (int64_t b = 0; b < n_cols / 32; b++)
-        acc = fmaf((float)dot_i8_32(w[b].qs, x[b].qs), cpu_fp16_to_f32(w[b].d) * x[b].d, acc);
-    return acc;
-}
+DEFINE_DOT32(dot_q4_0, unpack_q4_0, false)
+DEFINE_DOT32(dot_q4_1, unpack_q4_1, true)
+DEFINE_DOT32(dot_q5_0, unpack_q5_0, false)
+DEFINE_DOT32(dot_q5_1, unpack_q5_1, true)
+DEFINE_DOT32(dot_q8_0, unpack_q8_0, false)
 
 /* Q4_K/Q5_K: sumi = sum_j scale_j * dot(levels of sub-block j, x), summ = sum_j min_j * bsum_j. */
 static float k_accumulate(float acc, const uint8_t *scales, const int8_t *levels,
