@@ -456,6 +456,76 @@ SLLM_API sllm_status sllm_generate(sllm_cache *cache, sllm_request *request,
                                    const sllm_generate_params *params, sllm_stream_fn stream,
                                    void *user, sllm_result *result);
 
+/* ---- Tokenizer ---------------------------------------------------------------------
+ * The model's own tokenizer, read from its GGUF metadata: SentencePiece ("llama") or
+ * byte-level BPE ("gpt2") with the pre-tokenizer tokenizer.ggml.pre names. Token ids
+ * match llama.cpp's. All functions are thread-safe on a shared model. A model whose
+ * file has no tokenizer gives UNSUPPORTED_TOKENIZER (and -1 / 0 from the queries). */
+
+/* sllm_tokenize flags. 0 (the default) tokenizes the text as plain user text: no BOS/EOS
+ * and "<|im_start|>" in the text is ordinary characters, so untrusted input cannot
+ * forge control tokens. */
+enum {
+    SLLM_TOKENIZE_ADD_SPECIAL = 1,   /* add BOS/EOS as the model's metadata says
+                                      * (tokenizer.ggml.add_bos_token / add_eos_token) */
+    SLLM_TOKENIZE_PARSE_SPECIAL = 2  /* text of control tokens ("<|im_start|>", "<s>")
+                                      * becomes those tokens; longest match first */
+};
+
+/* Tokenizes text[0..len) (UTF-8; need not be NUL-terminated; may contain NUL bytes).
+ * User-defined tokens (token_type 4) are always matched, as llama.cpp does. Invalid UTF-8
+ * is not an error: the bytes are tokenized as bytes (BPE maps every byte; SentencePiece
+ * falls back to <0xNN> byte tokens, or the unknown token when it has none). Empty text
+ * gives no tokens (just BOS with ADD_SPECIAL). SentencePiece adds one space in front of
+ * the text when tokenizer.ggml.add_space_prefix says so (default for "llama").
+ * Writes up to `capacity` ids to out; *n_tokens gets the number of tokens the text has.
+ * BUFFER_TOO_SMALL when capacity < *n_tokens (out may be NULL with capacity 0 to ask).
+ * Errors: INVALID_ARGUMENT (NULL model/n_tokens, NULL text with len > 0, unknown flag
+ * bits), UNSUPPORTED_TOKENIZER, BUFFER_TOO_SMALL, OUT_OF_MEMORY. */
+SLLM_API sllm_status sllm_tokenize(const sllm_model *model, const char *text, size_t len,
+                                   uint32_t flags, int32_t *out, size_t capacity,
+                                   size_t *n_tokens);
+
+/* sllm_detokenize flags. */
+enum {
+    SLLM_DETOKENIZE_RENDER_SPECIAL = 1,    /* control/unknown tokens ("<|im_end|>", "<s>")
+                                            * render as their text; default: as nothing */
+    SLLM_DETOKENIZE_KEEP_LEADING_SPACE = 2 /* SentencePiece: keep the space the space prefix
+                                            * put in front of the first token */
+};
+
+/* Text of tokens[0..n_tokens): the pieces concatenated. SentencePiece with the space
+ * prefix: one leading space is removed from the first token's piece (the first after a
+ * leading BOS), so detokenize(tokenize(s)) == s; KEEP_LEADING_SPACE keeps it. Not
+ * NUL-terminated. Writes up to `capacity` bytes; *n_bytes gets the full length;
+ * BUFFER_TOO_SMALL when short (out may be NULL with capacity 0 to ask).
+ * Errors: INVALID_ARGUMENT, INVALID_TOKEN (an id outside the vocabulary),
+ * UNSUPPORTED_TOKENIZER, BUFFER_TOO_SMALL. */
+SLLM_API sllm_status sllm_detokenize(const sllm_model *model, const int32_t *tokens,
+                                     size_t n_tokens, uint32_t flags, char *out,
+                                     size_t capacity, size_t *n_bytes);
+
+/* The bytes one token stands for (SentencePiece's U+2581 as a space, <0xNN> as the byte,
+ * byte-level BPE decoded to raw bytes; control tokens as their text). A piece may be
+ * part of a UTF-8 sequence. Same buffer rules as sllm_detokenize.
+ * Errors: INVALID_ARGUMENT, INVALID_TOKEN, UNSUPPORTED_TOKENIZER, BUFFER_TOO_SMALL. */
+SLLM_API sllm_status sllm_token_piece(const sllm_model *model, int32_t token, char *out,
+                                      size_t capacity, size_t *n_bytes);
+
+/* Special token ids; -1 when the model has none (or no tokenizer). EOT is
+ * tokenizer.ggml.eot_token_id, else the first of "<|eot_id|>", "<|im_end|>", "<|end|>",
+ * "<end_of_turn>", ... that the vocabulary has. */
+SLLM_API int32_t sllm_token_bos(const sllm_model *model);
+SLLM_API int32_t sllm_token_eos(const sllm_model *model);
+SLLM_API int32_t sllm_token_eot(const sllm_model *model);
+
+/* 1 when generating `token` ends the reply: EOS, EOT, or an end-of-turn/end-of-text
+ * control token such as "<|im_end|>", "<|eot_id|>" or "<|endoftext|>"; else 0. */
+SLLM_API int sllm_token_is_eog(const sllm_model *model, int32_t token);
+
+/* Number of tokens in the tokenizer's vocabulary (tokenizer.ggml.tokens); 0 without one. */
+SLLM_API int32_t sllm_vocab_size(const sllm_model *model);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 /* sllm_model: opening a GGUF file and the public metadata and tensor queries. */
 #include "model/model_internal.h"
+#include "tokenizer/tokenizer.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -66,6 +67,18 @@ SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *
         }
         model->has_weights = 1;
     }
+    status = tokenizer_load(model->gguf, &model->tokenizer);
+    if (status != SLLM_OK) {
+        /* metadata_only is for inspecting files: an unsupported tokenizer must not hide them. */
+        if (options.metadata_only) {
+            core_log(&model->logger, SLLM_LOG_WARN, "'%s': no tokenizer: %s", path, sllm_last_error());
+            core_error_clear();
+            status = SLLM_OK;
+        } else {
+            core_fail_context(status, "'%s'", path);
+            goto fail;
+        }
+    }
     core_log(&model->logger, SLLM_LOG_INFO, "loaded '%s': GGUF v%u, %lld keys, %lld tensors", path,
              (unsigned)model->gguf->version, (long long)model->gguf->n_kv,
              (long long)model->gguf->n_tensors);
@@ -79,6 +92,7 @@ fail:
 SLLM_API void sllm_model_free(sllm_model *model) {
     if (model == NULL) return;
     model_weights_free(&model->weights);
+    tokenizer_free(model->tokenizer);
     gguf_close(model->gguf);
     free(model);
 }
