@@ -166,46 +166,82 @@ static size_t pt_match_qwen2(const uint8_t *text, size_t pos, size_t end) {
     return pt_match_llama3_family(text, pos, end, 1);
 }
 
+/* Start of the first code point at or after `from` whose flags meet `flags` or
+ * that is one of the ASCII characters in `ascii_extra`; end when there is none.
+ * The byte loop keeps ASCII text off the decoder. */
+static inline size_t pt_find_first(const uint8_t *text, size_t from, size_t end, uint32_t flags,
+                                   const char *ascii_extra) {
+    size_t pos = from;
+    while (pos < end) {
+        uint8_t b = text[pos];
+        if (b < 0x80) {
+            if ((unicode_ascii_flags[b] & flags) || (b && ascii_extra && strchr(ascii_extra, b))) return pos;
+            pos++;
+            continue;
+        }
+        pt_char c = pt_at(text, pos, end);
+        if (c.flags & flags) return pos;
+        pos += c.n_bytes;
+    }
+    return end;
+}
+
 /* \p{N} */
-static size_t pt_match_number(const uint8_t *text, size_t pos, size_t end) {
-    pt_char c = pt_at(text, pos, end);
-    return (c.flags & UNICODE_NUMBER) ? pos + c.n_bytes : pos;
+static size_t pt_find_number(const uint8_t *text, size_t from, size_t end, size_t *match_end) {
+    size_t pos = pt_find_first(text, from, end, UNICODE_NUMBER, NULL);
+    *match_end = pos < end ? pos + pt_at(text, pos, end).n_bytes : end;
+    return pos;
 }
 
 /* \p{N}+ */
-static size_t pt_match_numbers(const uint8_t *text, size_t pos, size_t end) {
-    return pt_skip(text, pos, end, UNICODE_NUMBER);
+static size_t pt_find_numbers(const uint8_t *text, size_t from, size_t end, size_t *match_end) {
+    size_t pos = pt_find_first(text, from, end, UNICODE_NUMBER, NULL);
+    *match_end = pt_skip(text, pos, end, UNICODE_NUMBER);
+    return pos;
 }
 
 /* [0-9][0-9][0-9] */
-static size_t pt_match_three_digits(const uint8_t *text, size_t pos, size_t end) {
-    if (end - pos < 3) return pos;
-    for (size_t i = 0; i < 3; i++)
-        if (text[pos + i] < '0' || text[pos + i] > '9') return pos;
-    return pos + 3;
+static size_t pt_find_three_digits(const uint8_t *text, size_t from, size_t end, size_t *match_end) {
+    size_t run = 0;
+    for (size_t pos = from; pos < end; pos++) {
+        run = (text[pos] >= '0' && text[pos] <= '9') ? run + 1 : 0;
+        if (run == 3) {
+            *match_end = pos + 1;
+            return pos - 2;
+        }
+    }
+    *match_end = end;
+    return end;
 }
 
 /* [\p{P}\$\+<=>\^~\|`]+ (Falcon) and [\p{P}\$\+<=>\^~\|]+ (llama.cpp's default). */
-static inline size_t pt_punct_run(const uint8_t *text, size_t pos, size_t end, const char *extra) {
-    for (;;) {
+static inline size_t pt_find_punct_run(const uint8_t *text, size_t from, size_t end, const char *extra,
+                                       size_t *match_end) {
+    size_t start = pt_find_first(text, from, end, UNICODE_PUNCTUATION, extra);
+    size_t pos = start;
+    while (pos < end) {
         pt_char c = pt_at(text, pos, end);
-        if (!(c.flags & UNICODE_PUNCTUATION) && !(c.cp != 0 && c.cp < 0x80 && strchr(extra, (int)c.cp)))
-            return pos;
+        if (!(c.flags & UNICODE_PUNCTUATION) && !(c.cp != 0 && c.cp < 0x80 && strchr(extra, (int)c.cp))) break;
         pos += c.n_bytes;
     }
+    *match_end = pos;
+    return start;
 }
 
-static size_t pt_match_falcon_punct(const uint8_t *text, size_t pos, size_t end) {
-    return pt_punct_run(text, pos, end, "$+<=>^~|`");
+static size_t pt_find_falcon_punct(const uint8_t *text, size_t from, size_t end, size_t *match_end) {
+    return pt_find_punct_run(text, from, end, "$+<=>^~|`", match_end);
 }
 
-static size_t pt_match_default_punct(const uint8_t *text, size_t pos, size_t end) {
-    return pt_punct_run(text, pos, end, "$+<=>^~|");
+static size_t pt_find_default_punct(const uint8_t *text, size_t from, size_t end, size_t *match_end) {
+    return pt_find_punct_run(text, from, end, "$+<=>^~|", match_end);
 }
 
 /* [\r\n] */
-static size_t pt_match_newline(const uint8_t *text, size_t pos, size_t end) {
-    return (text[pos] == '\r' || text[pos] == '\n') ? pos + 1 : pos;
+static size_t pt_find_newline(const uint8_t *text, size_t from, size_t end, size_t *match_end) {
+    size_t pos = from;
+    while (pos < end && text[pos] != '\r' && text[pos] != '\n') pos++;
+    *match_end = pos < end ? pos + 1 : end;
+    return pos;
 }
 
 /* \s?X+ for a class X given by flags. */
@@ -337,17 +373,17 @@ typedef struct pt_stage {
 static const pt_stage pt_gpt2_stages[] = {PT_MATCH(pt_match_gpt2)};
 static const pt_stage pt_llama3_stages[] = {PT_MATCH(pt_match_llama3)};
 static const pt_stage pt_qwen2_stages[] = {PT_MATCH(pt_match_qwen2)};
-static const pt_stage pt_starcoder_stages[] = {PT_MATCH(pt_match_number), PT_MATCH(pt_match_gpt2)};
-static const pt_stage pt_falcon_stages[] = {PT_MATCH(pt_match_falcon_punct), PT_MATCH(pt_match_gpt2),
-                                            PT_MATCH(pt_match_three_digits)};
+static const pt_stage pt_starcoder_stages[] = {PT_FIND(pt_find_number), PT_MATCH(pt_match_gpt2)};
+static const pt_stage pt_falcon_stages[] = {PT_FIND(pt_find_falcon_punct), PT_MATCH(pt_match_gpt2),
+                                            PT_FIND(pt_find_three_digits)};
 static const pt_stage pt_deepseek_llm_stages[] = {
-    PT_MATCH(pt_match_newline),         PT_MATCH(pt_match_deepseek_letters), PT_MATCH(pt_match_deepseek_punct),
-    PT_FIND(pt_find_trailing_space),    PT_MATCH(pt_match_cjk),              PT_MATCH(pt_match_numbers)};
-static const pt_stage pt_deepseek_coder_stages[] = {PT_MATCH(pt_match_newline), PT_MATCH(pt_match_space_letters),
+    PT_FIND(pt_find_newline),         PT_MATCH(pt_match_deepseek_letters), PT_MATCH(pt_match_deepseek_punct),
+    PT_FIND(pt_find_trailing_space),    PT_MATCH(pt_match_cjk),              PT_FIND(pt_find_numbers)};
+static const pt_stage pt_deepseek_coder_stages[] = {PT_FIND(pt_find_newline), PT_MATCH(pt_match_space_letters),
                                                     PT_MATCH(pt_match_space_punct), PT_MATCH(pt_match_cjk),
-                                                    PT_MATCH(pt_match_number)};
-static const pt_stage pt_default_stages[] = {PT_MATCH(pt_match_default_punct), PT_MATCH(pt_match_gpt2),
-                                             PT_MATCH(pt_match_numbers), PT_MATCH(pt_match_three_digits)};
+                                                    PT_FIND(pt_find_number)};
+static const pt_stage pt_default_stages[] = {PT_FIND(pt_find_default_punct), PT_MATCH(pt_match_gpt2),
+                                             PT_FIND(pt_find_numbers), PT_FIND(pt_find_three_digits)};
 
 typedef struct pt_family {
     const pt_stage *stages;
