@@ -6,6 +6,7 @@
 
 static const cli_command commands[] = {
     { "info", cmd_info, "sllm info MODEL.gguf [--json]" },
+    { "quantize", cmd_quantize, "sllm quantize IN.gguf OUT.gguf TYPE" },
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
