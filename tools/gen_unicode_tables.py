@@ -110,6 +110,20 @@ def main():
         out.write("    " + " ".join("0x%08X," % ((cp << 9) | fl) for cp, fl in chunk) + "\n")
     out.write("};\n\n")
     out.write("const size_t unicode_ranges_count = %d;\n\n" % len(ranges))
+    # For each 256-code-point block of the BMP, the index of the range holding its
+    # first code point; a lookup then searches only [first[b], first[b + 1]].
+    block_first = []
+    r = 0
+    for block in range(257):
+        cp = block << 8
+        while r + 1 < len(ranges) and ranges[r + 1][0] <= cp:
+            r += 1
+        block_first.append(r)
+    out.write("/* Index of the range holding U+bb00, for each BMP block bb (and U+10000 last). */\n")
+    out.write("const uint16_t unicode_bmp_block_first[257] = {\n")
+    for i in range(0, 257, 12):
+        out.write("    " + " ".join("%d," % v for v in block_first[i:i + 12]) + "\n")
+    out.write("};\n\n")
     out.write("/* The same flags for U+0000..U+007F, indexed directly (the hot path). */\n")
     out.write("const uint16_t unicode_ascii_flags[128] = {\n")
     for i in range(0, 128, 8):

@@ -267,14 +267,21 @@ typedef struct pt_range {
     uint32_t first, last;
 } pt_range;
 
-/* Literal character classes of DeepSeek's regexes. llama.cpp runs these through
+/* Literal character classes of DeepSeek's regexes (sorted by first code point). llama.cpp runs these through
  * std::wregex after replacing non-ASCII whitespace by U+000B, so a whitespace code
  * point inside a range (U+3000, U+2028, ...) is never a member. */
 static int pt_in_ranges(uint32_t cp, uint32_t flags, const pt_range *ranges, size_t n_ranges) {
     if (flags & UNICODE_WHITESPACE) return 0;
-    for (size_t i = 0; i < n_ranges; i++)
-        if (cp >= ranges[i].first && cp <= ranges[i].last) return 1;
-    return 0;
+    /* Ranges are sorted and disjoint: binary search for the last first <= cp. */
+    size_t lo = 0, hi = n_ranges;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ranges[mid].first <= cp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && cp <= ranges[lo - 1].last;
 }
 
 static size_t pt_class_run(const uint8_t *text, size_t pos, size_t end, const pt_range *ranges,
@@ -332,8 +339,8 @@ static size_t pt_match_deepseek_letters(const uint8_t *text, size_t pos, size_t 
 }
 
 /* \s?[!-/:-~！-／：-～‘-‟　-。]+ (DeepSeek LLM; note :-~ spans the ASCII letters too) */
-static const pt_range pt_deepseek_punct_ranges[] = {{0x21, 0x2F},     {0x3A, 0x7E},     {0xFF01, 0xFF0F},
-                                                    {0xFF1A, 0xFF5E}, {0x2018, 0x201F}, {0x3000, 0x3002}};
+static const pt_range pt_deepseek_punct_ranges[] = {{0x21, 0x2F},     {0x3A, 0x7E},     {0x2018, 0x201F},
+                                                    {0x3000, 0x3002}, {0xFF01, 0xFF0F}, {0xFF1A, 0xFF5E}};
 
 static size_t pt_match_deepseek_punct(const uint8_t *text, size_t pos, size_t end) {
     return pt_space_then_class(text, pos, end, pt_deepseek_punct_ranges,

@@ -5,9 +5,14 @@ enum { UNICODE_FLAG_BITS = 9, UNICODE_MAX_CODE_POINT = 0x10FFFF };
 
 uint16_t unicode_flags_slow(uint32_t cp) {
     if (cp > UNICODE_MAX_CODE_POINT) return UNICODE_UNDEFINED;
-    /* Last range whose first code point is <= cp; the table starts at U+0000. */
+    /* Last range whose first code point is <= cp; the table starts at U+0000. In the
+     * BMP the block index narrows the search to the few ranges of one block. */
     uint32_t key = (cp << UNICODE_FLAG_BITS) | ((1u << UNICODE_FLAG_BITS) - 1);
     size_t lo = 0, hi = unicode_ranges_count;
+    if (cp < 0x10000) {
+        lo = unicode_bmp_block_first[cp >> 8];
+        hi = (size_t)unicode_bmp_block_first[(cp >> 8) + 1] + 1;
+    }
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         if (unicode_ranges[mid] <= key)

@@ -29,6 +29,7 @@ extern const char unicode_tables_version[];
 extern const uint32_t unicode_ranges[];
 extern const size_t unicode_ranges_count;
 extern const uint16_t unicode_ascii_flags[128];
+extern const uint16_t unicode_bmp_block_first[257];
 
 /* Flags of a code point; values past U+10FFFF are UNICODE_UNDEFINED. */
 uint16_t unicode_flags_slow(uint32_t cp);
