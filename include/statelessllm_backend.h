@@ -12,6 +12,7 @@
  *  - Host arrays passed to an op (token ids, positions, block tables) are read before the
  *    op returns; the caller may reuse them at once.
  *  - Every op returns SLLM_OK or a status with a message (core_fail); it never aborts.
+ *  - A backend instance runs one op at a time: its owner (a cache) serializes calls.
  *  - Batch invariance (ARCHITECTURE.md, principle 2): an output element must be computed
  *    by the same code in the same reduction order whatever the number of tokens in the
  *    call, the chunking of a prefill or the thread count. Split work by output rows or

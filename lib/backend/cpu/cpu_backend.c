@@ -15,6 +15,9 @@ enum { BUFFER_ALIGNMENT = 64 };
 typedef struct cpu_backend {
     sllm_backend base;      /* first: a cpu_backend is an sllm_backend */
     core_threadpool *pool;
+    const cpu_kernels *kernels;     /* the best this CPU runs, chosen once */
+    void *matmul_scratch;           /* int8 activations; grows to the largest batch, then stays */
+    size_t matmul_scratch_bytes;
 } cpu_backend;
 
 typedef struct cpu_buffer {
@@ -57,6 +60,7 @@ static sllm_status weight_data(const sllm_backend_weight *w, const char *op, con
 static void cpu_destroy(sllm_backend *backend) {
     if (backend == NULL) return;
     core_threadpool_free(pool_of(backend));
+    free(((cpu_backend *)backend)->matmul_scratch);
     free(backend);
 }
 
@@ -143,6 +147,24 @@ static sllm_status cpu_rms_norm_op(sllm_backend *backend, const sllm_backend_buf
     return SLLM_OK;
 }
 
+/* Runs cpu_matmul_with on the backend's scratch, growing it only when a batch is larger
+ * than any before, so steady-state forward passes allocate nothing. */
+static sllm_status run_matmul(sllm_backend *backend, uint32_t type, const void *weight, int64_t n_rows,
+                              int64_t n_cols, const float *x, int64_t n_tokens, float *y) {
+    cpu_backend *cpu = (cpu_backend *)backend;
+    size_t needed = cpu_matmul_scratch_bytes(type, n_cols, n_tokens);
+    if (needed > cpu->matmul_scratch_bytes) {
+        void *grown = malloc(needed);
+        if (grown == NULL)
+            return core_fail(SLLM_ERR_OUT_OF_MEMORY, "cpu matmul: cannot allocate %zu bytes of scratch", needed);
+        free(cpu->matmul_scratch);
+        cpu->matmul_scratch = grown;
+        cpu->matmul_scratch_bytes = needed;
+    }
+    cpu_matmul_with(cpu->kernels, cpu->pool, type, weight, n_rows, n_cols, x, n_tokens, y, cpu->matmul_scratch);
+    return SLLM_OK;
+}
+
 static void add_bias(float *y, const float *bias, int64_t n_tokens, int64_t n_rows) {
     for (int64_t t = 0; t < n_tokens; t++)
         for (int64_t r = 0; r < n_rows; r++) y[t * n_rows + r] += bias[r];
@@ -157,9 +179,9 @@ static sllm_status cpu_matmul_op(sllm_backend *backend, const sllm_backend_weigh
     if (status == SLLM_OK) status = check_floats(y, n_tokens * w->n_rows, "matmul", "y");
     if (status == SLLM_OK && bias) status = check_floats(bias, w->n_rows, "matmul", "bias");
     if (status != SLLM_OK) return status;
-    cpu_matmul(pool_of(backend), w->type, data, w->n_rows, w->n_cols, cfloats(x), n_tokens, floats(y));
-    if (bias) add_bias(floats(y), cfloats(bias), n_tokens, w->n_rows);
-    return SLLM_OK;
+    status = run_matmul(backend, w->type, data, w->n_rows, w->n_cols, cfloats(x), n_tokens, floats(y));
+    if (status == SLLM_OK && bias) add_bias(floats(y), cfloats(bias), n_tokens, w->n_rows);
+    return status;
 }
 
 static sllm_status cpu_rope_op(sllm_backend *backend, sllm_backend_buffer *x, int64_t n_tokens, int64_t n_heads,
@@ -247,9 +269,8 @@ static sllm_status cpu_logits_op(sllm_backend *backend, const sllm_backend_weigh
     if (status == SLLM_OK) status = check_floats(x, (first_row + n_rows) * w->n_cols, "logits", "x");
     if (status == SLLM_OK) status = check_floats(out, n_rows * w->n_rows, "logits", "out");
     if (status != SLLM_OK) return status;
-    cpu_matmul(pool_of(backend), w->type, data, w->n_rows, w->n_cols, cfloats(x) + first_row * w->n_cols, n_rows,
-               floats(out));
-    return SLLM_OK;
+    return run_matmul(backend, w->type, data, w->n_rows, w->n_cols, cfloats(x) + first_row * w->n_cols, n_rows,
+                      floats(out));
 }
 
 static sllm_status cpu_sync(sllm_backend *backend) { return SLLM_OK; }
@@ -281,6 +302,8 @@ sllm_status cpu_backend_create(int n_threads, sllm_backend **out) {
     cpu_backend *backend = calloc(1, sizeof *backend);
     if (backend == NULL) return core_fail(SLLM_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
     backend->base.ops = &cpu_ops_table;
+    cpu_features features = cpu_features_detect();
+    backend->kernels = cpu_kernels_best(&features);
     sllm_status status = core_threadpool_create(n_threads, &backend->pool);
     if (status != SLLM_OK) {
         free(backend);
