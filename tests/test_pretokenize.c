@@ -58,6 +58,9 @@ START_TEST(test_gpt2_splits_words_contractions_and_spaces) {
     CHECK_SPLIT(PRETOK_DEFAULT, "12345 678", "12345", " 678");
     CHECK_SPLIT(PRETOK_DEFAULT, "hello!!! ...", "hello", "!!!", " ...");
     CHECK_SPLIT(PRETOK_DEFAULT, "a+b=c;", "a", "+", "b", "=", "c", ";");
+    /* mpt and phi-2 use the GPT-2 regex unchanged. */
+    CHECK_SPLIT(PRETOK_MPT, "it's 2024!", "it", "'s", " 2024", "!");
+    CHECK_SPLIT(PRETOK_PHI2, "  x\r\n", " ", " x", "\r\n");
 }
 END_TEST
 
@@ -121,6 +124,7 @@ START_TEST(test_llama3_attaches_one_non_letter_prefix_and_newlines) {
     CHECK_SPLIT(PRETOK_LLAMA3, "$hello (world)", "$hello", " (", "world", ")");
     /* \s*[\r\n]+ takes a whitespace run up to its last newline. */
     CHECK_SPLIT(PRETOK_LLAMA3, "hello\n\nworld", "hello", "\n\n", "world");
+    CHECK_SPLIT(PRETOK_LLAMA3, "a\r\nb", "a", "\r\n", "b");
     CHECK_SPLIT(PRETOK_LLAMA3, "  \n  x", "  \n", " ", " x");
     /* Punctuation takes the newlines after it. */
     CHECK_SPLIT(PRETOK_LLAMA3, "a.\n\nb", "a", ".\n\n", "b");
@@ -169,6 +173,8 @@ END_TEST
 START_TEST(test_deepseek_coder_applies_its_regex_sequence) {
     CHECK_SPLIT(PRETOK_DEEPSEEK_CODER, "def foo():\n    return 42", "def", " foo", "():", "\n", "   ", " return", " ",
                 "4", "2");
+    /* Each \r and \n is a piece of its own. */
+    CHECK_SPLIT(PRETOK_DEEPSEEK_CODER, "a\r\nb", "a", "\r", "\n", "b");
     /* CJK runs are split out of a gap; a space before them stays separate. */
     CHECK_SPLIT(PRETOK_DEEPSEEK_CODER, "x+ 你好", "x", "+", " ", "你好");
 }
