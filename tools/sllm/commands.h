@@ -16,6 +16,8 @@ typedef struct cli_command {
 
 int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_bench_tokenize(int argc, char **argv);
 
 /* Prints "sllm: <what>: <status string>: <last error>" to stderr and returns 1. */
 int cli_fail(const char *what, sllm_status status);

@@ -7,6 +7,8 @@
 static const cli_command commands[] = {
     { "info", cmd_info, "sllm info MODEL.gguf [--json]" },
     { "quantize", cmd_quantize, "sllm quantize IN.gguf OUT.gguf TYPE" },
+    { "tokenize", cmd_tokenize, "sllm tokenize -m MODEL [--no-special] [--parse-special] (-p TEXT | -f FILE)" },
+    { "bench-tokenize", cmd_bench_tokenize, "sllm bench tokenize -m MODEL -f FILE [--parse-special] [--repeat N]" },
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
