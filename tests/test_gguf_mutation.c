@@ -198,33 +198,31 @@ static void expect_status(const uint8_t *bytes, uint64_t size, sllm_status expec
     free(copy);
 }
 
-static void expect_u64(const sample *s, uint64_t offset, uint64_t value, sllm_status expected, const char *what) {
+/* A copy of the sample with `width` bytes at `offset` replaced by `value`. */
+static void expect_patched(const sample *s, uint64_t offset, const void *value, size_t width,
+                           sllm_status expected, const char *label) {
     uint8_t *bytes = malloc((size_t)s->size);
     memcpy(bytes, s->bytes, (size_t)s->size);
-    store_u64(bytes + offset, value);
+    memcpy(bytes + offset, value, width);
+    expect_status(bytes, s->size, expected, label);
+    free(bytes);
+}
+
+static void expect_u64(const sample *s, uint64_t offset, uint64_t value, sllm_status expected, const char *what) {
     char label[160];
     snprintf(label, sizeof label, "%s = %llu (offset %llu)", what, (unsigned long long)value,
              (unsigned long long)offset);
-    expect_status(bytes, s->size, expected, label);
-    free(bytes);
+    expect_patched(s, offset, &value, sizeof value, expected, label);
 }
 
 static void expect_u32(const sample *s, uint64_t offset, uint32_t value, sllm_status expected, const char *what) {
-    uint8_t *bytes = malloc((size_t)s->size);
-    memcpy(bytes, s->bytes, (size_t)s->size);
-    store_u32(bytes + offset, value);
     char label[160];
     snprintf(label, sizeof label, "%s = %u (offset %llu)", what, (unsigned)value, (unsigned long long)offset);
-    expect_status(bytes, s->size, expected, label);
-    free(bytes);
+    expect_patched(s, offset, &value, sizeof value, expected, label);
 }
 
 static void expect_byte(const sample *s, uint64_t offset, uint8_t value, sllm_status expected, const char *what) {
-    uint8_t *bytes = malloc((size_t)s->size);
-    memcpy(bytes, s->bytes, (size_t)s->size);
-    bytes[offset] = value;
-    expect_status(bytes, s->size, expected, what);
-    free(bytes);
+    expect_patched(s, offset, &value, 1, expected, what);
 }
 
 START_TEST(test_sample_file_is_valid) {
