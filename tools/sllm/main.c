@@ -7,6 +7,8 @@
 static const cli_command commands[] = {
     { "info", cmd_info, "sllm info MODEL.gguf [--json]" },
     { "quantize", cmd_quantize, "sllm quantize IN.gguf OUT.gguf TYPE" },
+    { "run", cmd_run, "sllm run -m MODEL -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS]" },
+    { "bench", cmd_bench, "sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [--json]" },
     { "tokenize", cmd_tokenize, "sllm tokenize -m MODEL [--no-special] [--parse-special] (-p TEXT | -f FILE)" },
     { "bench-tokenize", cmd_bench_tokenize, "sllm bench tokenize -m MODEL -f FILE [--parse-special] [--repeat N]" },
 };
