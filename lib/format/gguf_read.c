@@ -434,10 +434,10 @@ static sllm_status check_data_in_file(gguf_file *file) {
         gguf_tensor *tensor = &file->tensors[i];
         if (tensor->offset > data_bytes || tensor->size_bytes > data_bytes - tensor->offset)
             return core_fail(SLLM_ERR_TRUNCATED,
-                             "tensor %lld ('%.*s'): %llu bytes of data at offset %llu run past the end "
-                             "of the file (size %llu)",
+                             "tensor %lld ('%.*s'): %llu bytes of data at data offset %llu (data section "
+                             "at %llu) run past the end of the file (size %llu)",
                              (long long)i, NAME_PRINT_MAX, tensor->name, (ull)tensor->size_bytes,
-                             (ull)tensor->offset, (ull)file->file_size);
+                             (ull)tensor->offset, (ull)file->data_offset, (ull)file->file_size);
         tensor->data = file->base + file->data_offset + tensor->offset;
     }
     return SLLM_OK;
