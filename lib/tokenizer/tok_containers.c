@@ -254,7 +254,8 @@ bool tok_cache_lookup(const tok_cache *cache, const char *word, size_t len, uint
             memcmp(cache->keys.data + entry->key_offset, word, len) == 0) {
             *status = tok_ids_reserve(out, entry->n_ids);
             if (*status != SLLM_OK) return true;
-            memcpy(out->data + out->len, cache->ids.data + entry->ids_offset, entry->n_ids * sizeof(int32_t));
+            if (entry->n_ids)
+                memcpy(out->data + out->len, cache->ids.data + entry->ids_offset, entry->n_ids * sizeof(int32_t));
             out->len += entry->n_ids;
             return true;
         }
@@ -277,7 +278,7 @@ sllm_status tok_cache_store(tok_cache *cache, const char *word, size_t len, uint
     if (status != SLLM_OK) return status;
     status = tok_ids_reserve(&cache->ids, n_ids);
     if (status != SLLM_OK) return status;
-    memcpy(cache->ids.data + cache->ids.len, ids, n_ids * sizeof *ids);
+    if (n_ids) memcpy(cache->ids.data + cache->ids.len, ids, n_ids * sizeof *ids);
     cache->ids.len += n_ids;
     size_t slot = hash & (CACHE_SLOTS - 1);
     while (cache->slots[slot] != 0) slot = (slot + 1) & (CACHE_SLOTS - 1);
