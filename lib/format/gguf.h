@@ -147,7 +147,7 @@ sllm_status gguf_writer_add_array(gguf_writer *writer, const char *key, gguf_typ
 sllm_status gguf_writer_add_string_array(gguf_writer *writer, const char *key,
                                          const char *const *strings, uint64_t count);
 /* Adds a tensor: dims[0] is the contiguous one; data holds ggml_row_size bytes per row
- * in the tensor's type, copied. */
+ * in the tensor's type, copied (NULL: the tensor is zero-filled). */
 sllm_status gguf_writer_add_tensor(gguf_writer *writer, const char *name, uint32_t type,
                                    uint32_t n_dims, const int64_t *dims, const void *data);
 /* Serializes to a malloc'd buffer (caller frees) or to a file. */
