@@ -232,16 +232,24 @@ static void sampler_fill_logprobs(sampler *s, float max_logit, sampler_result *r
     result->n_top = n_top;
 }
 
-/* top_p over sorted candidates: the shortest prefix whose probability reaches top_p. */
-static size_t sampler_truncate_top_p(const sampler_candidate *candidates, size_t n, float top_p) {
+/* top_p: the shortest prefix, in descending order, whose probability reaches top_p. The
+ * prefix is usually short, so only the best k are sorted, k growing until the prefix fits:
+ * no full sort of the vocabulary. */
+static size_t sampler_truncate_top_p(sampler_candidate *candidates, size_t n, float top_p, float max_logit) {
     double total = 0.0;
-    for (size_t i = 0; i < n; i++) total += exp((double)candidates[i].logit - (double)candidates[0].logit);
-    double cumulative = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        cumulative += exp((double)candidates[i].logit - (double)candidates[0].logit);
-        if (cumulative >= (double)top_p * total) return i + 1;
+    for (size_t i = 0; i < n; i++) total += exp((double)candidates[i].logit - (double)max_logit);
+    double target = (double)top_p * total;
+    size_t k = n < 256 ? n : 256;
+    for (;;) {
+        k = sampler_select_top(candidates, n, k);
+        double cumulative = 0.0;
+        for (size_t i = 0; i < k; i++) {
+            cumulative += exp((double)candidates[i].logit - (double)max_logit);
+            if (cumulative >= target) return i + 1;
+        }
+        if (k == n) return n;
+        k = k > n / 4 ? n : k * 4;
     }
-    return n;
 }
 
 static size_t sampler_truncate_min_p(sampler_candidate *candidates, size_t n, float min_p, float max_logit) {
@@ -271,8 +279,7 @@ static int32_t sampler_choose(sampler *s, float max_logit) {
     for (int32_t i = 0; i < s->n_vocab; i++)
         if (s->work[i] != -INFINITY) s->candidates[n++] = (sampler_candidate){s->work[i], i};
     if (params->top_k > 0 && (size_t)params->top_k < n) n = sampler_select_top(s->candidates, n, (size_t)params->top_k);
-    else if (params->top_p < 1.0f) n = sampler_select_top(s->candidates, n, n);
-    if (params->top_p < 1.0f) n = sampler_truncate_top_p(s->candidates, n, params->top_p);
+    if (params->top_p < 1.0f) n = sampler_truncate_top_p(s->candidates, n, params->top_p, max_logit);
     if (params->min_p > 0.0f) n = sampler_truncate_min_p(s->candidates, n, params->min_p, max_logit);
     return sampler_draw(s, s->candidates, n, max_logit);
 }
