@@ -67,6 +67,15 @@ static char *read_text(const tokenize_args *args, size_t *len) {
     return data;
 }
 
+/* Parses the arguments and reads the text; 0 on success, else the exit code. */
+static int prepare(int argc, char **argv, const char *usage, tokenize_args *args, char **text,
+                   size_t *len) {
+    int rc = parse_args(argc, argv, args, usage);
+    if (rc) return rc;
+    *text = read_text(args, len);
+    return *text ? 0 : 1;
+}
+
 static sllm_model *load_tokenizer_model(const char *path) {
     return cli_load_model(path, 1); /* only the metadata: the tokenizer lives there */
 }
@@ -86,11 +95,10 @@ int cmd_tokenize(int argc, char **argv) {
     static const char usage[] =
         "sllm tokenize -m MODEL [--no-special] [--parse-special] (-p TEXT | -f FILE)";
     tokenize_args args = { 0 };
-    int rc = parse_args(argc, argv, &args, usage);
-    if (rc) return rc;
     size_t len = 0, n_ids = 0;
-    char *text = read_text(&args, &len);
-    if (text == NULL) return 1;
+    char *text = NULL;
+    int rc = prepare(argc, argv, usage, &args, &text, &len);
+    if (rc) return rc;
     sllm_model *model = load_tokenizer_model(args.model_path);
     int32_t *ids = NULL;
     rc = model ? tokenize_all(model, text, len, args.flags, &ids, &n_ids) : 1;
@@ -112,11 +120,10 @@ int cmd_bench_tokenize(int argc, char **argv) {
     static const char usage[] =
         "sllm bench tokenize -m MODEL -f FILE [--parse-special] [--no-special] [--repeat N]";
     tokenize_args args = { 0 };
-    int rc = parse_args(argc, argv, &args, usage);
-    if (rc) return rc;
     size_t len = 0, n_ids = 0;
-    char *text = read_text(&args, &len);
-    if (text == NULL) return 1;
+    char *text = NULL;
+    int rc = prepare(argc, argv, usage, &args, &text, &len);
+    if (rc) return rc;
     double t0 = now_seconds();
     sllm_model *model = load_tokenizer_model(args.model_path);
     double load_s = now_seconds() - t0, best_s = 0, total_s = 0;
