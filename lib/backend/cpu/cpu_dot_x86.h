@@ -86,19 +86,24 @@ static inline x86_block32 x86_unpack(uint32_t type, const uint8_t *row, int64_t 
     return out;
 }
 
-/* One row against n_tokens activation rows; acc holds the per-token chains. */
-static inline void x86_row_blocks32(uint32_t type, int has_min, const uint8_t *w_row,
-                                    const uint8_t *x, size_t x_row_bytes, int64_t n_tokens,
-                                    int64_t n_blocks, float *acc) {
-    for (int64_t t = 0; t < n_tokens; t++) acc[t] = 0.0f;
+/* Up to 4 rows against n_tokens activation rows; acc[r * 64 + t] holds the per-pair
+ * chains. Several rows give the CPU independent chains to overlap (decode has 1 token). */
+static inline void x86_rows_blocks32(uint32_t type, int has_min, const uint8_t *w, size_t w_row_bytes,
+                                     int n_rows, const uint8_t *x, size_t x_row_bytes,
+                                     int64_t n_tokens, int64_t n_blocks, float *acc) {
+    for (int r = 0; r < n_rows; r++)
+        for (int64_t t = 0; t < n_tokens; t++) acc[r * 64 + t] = 0.0f;
     for (int64_t b = 0; b < n_blocks; b++) {
-        x86_block32 w = x86_unpack(type, w_row, b);
+        x86_block32 wb[4];
+        for (int r = 0; r < n_rows; r++) wb[r] = x86_unpack(type, w + (size_t)r * w_row_bytes, b);
         for (int64_t t = 0; t < n_tokens; t++) {
             const cpu_block_q8a *xb = (const cpu_block_q8a *)(x + (size_t)t * x_row_bytes) + b;
             __m256i xq = _mm256_loadu_si256((const __m256i *)xb->qs);
-            int sumi = x86_hsum_i32(x86_dot_i8(w.levels, xq));
-            float a = fmaf((float)sumi, w.d * xb->d, acc[t]);
-            acc[t] = has_min ? fmaf(w.min, xb->s, a) : a;
+            for (int r = 0; r < n_rows; r++) {
+                int sumi = x86_hsum_i32(x86_dot_i8(wb[r].levels, xq));
+                float a = fmaf((float)sumi, wb[r].d * xb->d, acc[r * 64 + t]);
+                acc[r * 64 + t] = has_min ? fmaf(wb[r].min, xb->s, a) : a;
+            }
         }
     }
 }
@@ -107,13 +112,15 @@ static inline void x86_row_blocks32(uint32_t type, int has_min, const uint8_t *w
     static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x, \
                      size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y,          \
                      int64_t y_stride) {                                                      \
-        float acc[64];                                                                       \
+        float acc[4 * 64];                                                                   \
         for (int64_t t0 = 0; t0 < n_tokens; t0 += 64) {                                      \
             int64_t nt = n_tokens - t0 < 64 ? n_tokens - t0 : 64;                            \
-            for (int64_t r = 0; r < n_rows; r++) {                                           \
-                x86_row_blocks32(type, has_min, w + (size_t)r * w_row_bytes,                 \
-                                 x + (size_t)t0 * x_row_bytes, x_row_bytes, nt, n_cols / 32, acc); \
-                for (int64_t t = 0; t < nt; t++) y[(t0 + t) * y_stride + r] = acc[t];       \
+            for (int64_t r = 0; r < n_rows; r += 4) {                                        \
+                int nr = n_rows - r < 4 ? (int)(n_rows - r) : 4;                             \
+                x86_rows_blocks32(type, has_min, w + (size_t)r * w_row_bytes, w_row_bytes, nr, \
+                                  x + (size_t)t0 * x_row_bytes, x_row_bytes, nt, n_cols / 32, acc); \
+                for (int k = 0; k < nr; k++)                                                 \
+                    for (int64_t t = 0; t < nt; t++) y[(t0 + t) * y_stride + r + k] = acc[k * 64 + t]; \
             }                                                                                \
         }                                                                                    \
     }
