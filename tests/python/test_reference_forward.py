@@ -271,3 +271,16 @@ def test_smollm_logits_and_greedy_match_reference(smollm, smollm_path, dump_logi
     c_tokens = dump_greedy(dump_logits_bin, smollm_path, prompt, 8)
     assert c_tokens[0] == ids["\u0120Paris"]
     assert_greedy_matches(ref, prompt, c_tokens, 1.0, "SmolLM2 Q4_1")
+
+
+@pytest.mark.parametrize("type_name", ["F32", "Q4_K_M"])
+def test_logits_are_bit_identical_for_any_chunking_and_thread_count(
+        model_files, dump_logits_bin, tmp_path, type_name):
+    spec = MODELS["llama"]
+    path = model_files.typed("llama", spec, type_name)
+    prompt = prompt_for(spec, 24)
+    whole = dump_logits(dump_logits_bin, path, prompt, tmp_path, ["--threads", "1"])
+    for extra in (["--threads", "2"], ["--chunk", "1"], ["--chunk", "7", "--threads", "2"]):
+        got = dump_logits(dump_logits_bin, path, prompt, tmp_path, extra)
+        assert np.array_equal(got.view(np.uint32), whole.view(np.uint32)), \
+            "logits differ with %s" % " ".join(extra)
