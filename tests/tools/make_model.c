@@ -253,6 +253,9 @@ static bool add_merged_tokens(vocab_builder *vb) {
     return ok;
 }
 
+/* 256 bytes + the merged tokens add_merged_tokens can make + 3 control tokens. */
+enum { MAX_VOCAB = 256 + 26 + 676 + 676 + 2 * 17576 + 3 };
+
 static const char CHATML_TEMPLATE[] =
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
     "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"
@@ -440,9 +443,9 @@ static bool parse_args(int argc, char **argv, model_shape *shape, const char **o
     if (!*out_path || shape->n_embd <= 0 || shape->n_layer <= 0 || shape->n_head <= 0 ||
         shape->n_head_kv <= 0 || shape->n_head % shape->n_head_kv != 0 ||
         shape->head_dim <= 0 || shape->head_dim % 2 != 0 || shape->n_ff <= 0 ||
-        shape->n_vocab < 260 || shape->n_ctx <= 0) {
+        shape->n_vocab < 260 || shape->n_vocab > MAX_VOCAB || shape->n_ctx <= 0) {
         fprintf(stderr, "make_model: missing output path or inconsistent shape (heads must "
-                        "divide by kv-heads, head_dim even, vocab >= 260)\n");
+                        "divide by kv-heads, head_dim even, 260 <= vocab <= %d)\n", MAX_VOCAB);
         return false;
     }
     return true;
@@ -463,7 +466,7 @@ int main(int argc, char **argv) {
     }
     if (!add_metadata(writer, &shape) || !add_vocab(writer, &shape) ||
         !add_tensors(writer, &shape)) {
-        fprintf(stderr, "make_model: building the model failed: %s\n", sllm_last_error());
+        fprintf(stderr, "make_model: building the model failed (%s)\n", sllm_last_error());
         goto done;
     }
     if (gguf_writer_to_file(writer, out_path) != SLLM_OK) {
