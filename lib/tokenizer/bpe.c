@@ -25,24 +25,26 @@ static int code_point_to_byte(uint32_t cp) {
 
 bool bpe_decode_text(const char *text, size_t len, tok_bytes *out) {
     out->len = 0;
+    /* Decoded text is never longer than its UTF-8 form: reserve once, then write directly. */
+    if (tok_bytes_append(out, text, len) != SLLM_OK) return false;
+    size_t n_out = 0;
     for (size_t pos = 0; pos < len;) {
         uint32_t cp;
         size_t n = tok_utf8_decode((const uint8_t *)text + pos, len - pos, &cp);
         int b = n ? code_point_to_byte(cp) : -1;
         if (b < 0) return false;
-        char c = (char)b;
-        if (tok_bytes_append(out, &c, 1) != SLLM_OK) return false;
+        out->data[n_out++] = (char)b;
         pos += n;
     }
+    out->len = n_out;
+    out->data[n_out] = 0;
     return true;
 }
 
-static sllm_status intern_decoded(struct tokenizer *tok, const char *text, size_t len,
-                                  tok_bytes *scratch, int32_t *next_id, int32_t *id, bool *ok) {
-    *ok = bpe_decode_text(text, len, scratch);
-    if (!*ok) return SLLM_OK;
-    sllm_status status = tok_dict_intern(&tok->dict, scratch->data ? scratch->data : "", scratch->len,
-                                         *next_id, id);
+/* Id of a decoded string, giving it the next id past the vocabulary when it is new. */
+static sllm_status intern_bytes(struct tokenizer *tok, const char *data, size_t len, int32_t *next_id,
+                                int32_t *id) {
+    sllm_status status = tok_dict_intern(&tok->dict, data ? data : "", len, *next_id, id);
     if (status == SLLM_OK && *id == *next_id) {
         if (*next_id == INT32_MAX) return core_fail(SLLM_ERR_INVALID_MODEL, "tokenizer: too many merges");
         (*next_id)++;
@@ -51,36 +53,36 @@ static sllm_status intern_decoded(struct tokenizer *tok, const char *text, size_
 }
 
 static sllm_status read_merges(struct tokenizer *tok, const gguf_array *merges, int32_t *next_id) {
-    tok_bytes scratch = { 0 }, joined = { 0 };
+    tok_bytes left_bytes = { 0 }, right_bytes = { 0 }, joined = { 0 };
     sllm_status status = tok_pair_map_init(&tok->merges, (size_t)merges->count);
-    for (uint64_t rank = 0; rank < merges->count && status == SLLM_OK; rank++) {
+    for (uint64_t rank = 0; rank < merges->count && rank <= INT32_MAX && status == SLLM_OK; rank++) {
         const gguf_string *merge = &merges->strings[rank];
         const char *space = merge->len > 1 ? memchr(merge->data + 1, ' ', (size_t)merge->len - 1) : NULL;
         if (space == NULL) continue; /* malformed lines never match, as in llama.cpp */
         size_t left_len = (size_t)(space - merge->data);
+        /* Parts outside the byte-to-unicode form can never occur in encoded text. */
+        if (!bpe_decode_text(merge->data, left_len, &left_bytes) ||
+            !bpe_decode_text(space + 1, (size_t)merge->len - left_len - 1, &right_bytes))
+            continue;
         int32_t left, right, result;
-        bool ok_left, ok_right, ok_joined;
-        status = intern_decoded(tok, merge->data, left_len, &scratch, next_id, &left, &ok_left);
-        if (status == SLLM_OK)
-            status = intern_decoded(tok, space + 1, (size_t)merge->len - left_len - 1, &scratch, next_id,
-                                    &right, &ok_right);
         joined.len = 0;
-        if (status == SLLM_OK) status = tok_bytes_append(&joined, merge->data, left_len);
+        status = tok_bytes_append(&joined, left_bytes.data, left_bytes.len);
+        if (status == SLLM_OK) status = tok_bytes_append(&joined, right_bytes.data, right_bytes.len);
+        if (status == SLLM_OK) status = intern_bytes(tok, left_bytes.data, left_bytes.len, next_id, &left);
+        if (status == SLLM_OK) status = intern_bytes(tok, right_bytes.data, right_bytes.len, next_id, &right);
+        if (status == SLLM_OK) status = intern_bytes(tok, joined.data, joined.len, next_id, &result);
         if (status == SLLM_OK)
-            status = tok_bytes_append(&joined, space + 1, (size_t)merge->len - left_len - 1);
-        if (status == SLLM_OK)
-            status = intern_decoded(tok, joined.data, joined.len, &scratch, next_id, &result, &ok_joined);
-        if (status == SLLM_OK && ok_left && ok_right && ok_joined && rank <= INT32_MAX)
             status = tok_pair_map_put(&tok->merges, (uint32_t)left, (uint32_t)right, (int32_t)rank, result);
     }
-    tok_bytes_free(&scratch);
+    tok_bytes_free(&left_bytes);
+    tok_bytes_free(&right_bytes);
     tok_bytes_free(&joined);
     return status;
 }
 
 sllm_status bpe_prepare(struct tokenizer *tok, const gguf_file *gguf) {
     tok_bytes scratch = { 0 };
-    sllm_status status = SLLM_OK;
+    sllm_status status = tok_dict_reserve(&tok->dict, (size_t)tok->n_vocab * 2);
     for (int32_t id = 0; id < tok->n_vocab && status == SLLM_OK; id++) {
         /* Tokens whose text is not in byte-to-unicode form can never come out of merging. */
         if (bpe_decode_text(tok->texts[id].data, (size_t)tok->texts[id].len, &scratch))

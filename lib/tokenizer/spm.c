@@ -42,7 +42,8 @@ static sllm_status add_joinable_pairs(struct tokenizer *tok, const gguf_string *
 }
 
 sllm_status spm_prepare(struct tokenizer *tok) {
-    sllm_status status;
+    sllm_status status = tok_dict_reserve(&tok->dict, (size_t)tok->n_vocab);
+    if (status != SLLM_OK) return status;
     for (int32_t id = 0; id < tok->n_vocab; id++) {
         /* A later duplicate wins, as in llama.cpp's token_to_id. */
         status = tok_dict_put(&tok->dict, tok->texts[id].data, (size_t)tok->texts[id].len, id);

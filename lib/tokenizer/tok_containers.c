@@ -91,8 +91,7 @@ int32_t tok_dict_get(const tok_dict *dict, const char *data, size_t len) {
     return found ? dict->entries[dict->slots[slot] - 1].value : -1;
 }
 
-static sllm_status dict_rehash(tok_dict *dict) {
-    size_t n_slots = dict->slots ? (dict->mask + 1) * 2 : 1024;
+static sllm_status dict_rehash(tok_dict *dict, size_t n_slots) {
     uint32_t *slots = calloc(n_slots, sizeof *slots);
     if (slots == NULL) return core_fail(SLLM_ERR_OUT_OF_MEMORY, "tokenizer: out of memory (dictionary)");
     free(dict->slots);
@@ -110,7 +109,7 @@ static sllm_status dict_insert(tok_dict *dict, const char *data, size_t len, int
                                bool overwrite, int32_t *stored) {
     sllm_status status;
     if (dict->slots == NULL || (dict->n_entries + 1) * 2 > dict->mask + 1) {
-        status = dict_rehash(dict);
+        status = dict_rehash(dict, dict->slots ? (dict->mask + 1) * 2 : 1024);
         if (status != SLLM_OK) return status;
     }
     if (len > UINT32_MAX || dict->n_bytes > UINT32_MAX - len)
@@ -144,6 +143,13 @@ sllm_status tok_dict_put(tok_dict *dict, const char *data, size_t len, int32_t v
 sllm_status tok_dict_intern(tok_dict *dict, const char *data, size_t len, int32_t value_if_new,
                             int32_t *value) {
     return dict_insert(dict, data, len, value_if_new, false, value);
+}
+
+sllm_status tok_dict_reserve(tok_dict *dict, size_t n) {
+    size_t n_slots = 1024;
+    while (n_slots < n * 2 + 2) n_slots *= 2;
+    if (dict->slots != NULL && n_slots <= dict->mask + 1) return SLLM_OK;
+    return dict_rehash(dict, n_slots);
 }
 
 void tok_dict_free(tok_dict *dict) {

@@ -79,6 +79,8 @@ sllm_status tok_dict_put(tok_dict *dict, const char *data, size_t len, int32_t v
 /* Returns the existing value, or inserts `value_if_new` and returns that. */
 sllm_status tok_dict_intern(tok_dict *dict, const char *data, size_t len, int32_t value_if_new,
                             int32_t *value);
+/* Sizes the table for n entries up front (avoids rehashing while loading). */
+sllm_status tok_dict_reserve(tok_dict *dict, size_t n);
 void tok_dict_free(tok_dict *dict);
 
 /* (uint32, uint32) -> (rank, result) map for BPE merges; also used as a pair set. */
