@@ -78,3 +78,9 @@ def tiny_llama_path(testdata_dir):
 @pytest.fixture(scope="session")
 def smollm_path(models_dir):
     return require_file(models_dir / "SmolLM2-135M-Instruct.Q4_1.gguf", "run `make models`")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "heavy: a real-model case (seconds, not milliseconds); still run by "
+                   "default, deselect with -m 'not heavy'")

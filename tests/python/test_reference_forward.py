@@ -248,6 +248,7 @@ def smollm(smollm_path):
     return gguf, Model(gguf, dtype=np.float32), prompt, ids
 
 
+@pytest.mark.heavy
 def test_smollm_reference_says_paris(smollm):
     """The reference itself (reader, Q4_1/Q8_0 dequantizers, llama graph) is right on a
     real model: greedy continuation of 'The capital of France is' starts with ' Paris'."""
@@ -257,6 +258,7 @@ def test_smollm_reference_says_paris(smollm):
     assert tokens[0] == ids["\u0120Paris"]
 
 
+@pytest.mark.heavy
 def test_smollm_logits_and_greedy_match_reference(smollm, smollm_path, dump_logits_bin,
                                                   tmp_path):
     # Q4_1 weights, Q8_0 embedding/output, 30 layers; logits span about +-30. Rounding the
