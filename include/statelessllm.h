@@ -364,8 +364,10 @@ SLLM_API sllm_status sllm_request_set_prompt_text(sllm_request *request, const c
 
 /* Parses an OpenAI-style chat request: messages, max_tokens, temperature, top_p, top_k,
  * min_p, seed, stop, presence/frequency/repetition penalties, logit_bias, logprobs,
- * top_logprobs; extensions: messages[i].token_ids, cache_salt. Sampling fields present
- * in the JSON override those of the sllm_generate_params passed to sllm_generate().
+ * top_logprobs; extensions: messages[i].token_ids, cache_salt. A JSON request carries
+ * its own sampling (OpenAI's defaults for absent fields: temperature 1, top_p 1), which
+ * replaces the sampling fields of the sllm_generate_params passed to sllm_generate();
+ * max_tokens, stop and cache_salt replace the params' when present.
  * Errors: INVALID_JSON (with line and column), INVALID_REQUEST (naming the field),
  * INVALID_ROLE, INVALID_SAMPLING, INVALID_UTF8. */
 SLLM_API sllm_status sllm_request_from_json(const char *json, size_t len, sllm_request **out);
@@ -426,7 +428,10 @@ typedef struct sllm_result {
     size_t struct_size;              /* sizeof(sllm_result), set by sllm_result_init */
     char *text;                      /* NUL-terminated, stop string removed */
     size_t text_len;
-    int32_t *tokens;                 /* generated token ids (including a final EOG token) */
+    int32_t *tokens;                 /* generated token ids; the end-of-generation token that
+                                      * ended the reply is not included (the template's
+                                      * end-of-turn markup re-adds it when the reply is
+                                      * re-sent with sllm_request_add_message_tokens) */
     size_t n_tokens;
     sllm_finish_reason finish_reason;
     uint64_t prompt_tokens;          /* tokens in the rendered prompt */
