@@ -20,6 +20,8 @@ int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_bench_tokenize(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_bench_chat(int argc, char **argv);
 
 /* Prints "sllm: <what>: <status string>: <last error>" to stderr and returns 1. */
 int cli_fail(const char *what, sllm_status status);

@@ -10,6 +10,8 @@ static const cli_command commands[] = {
     { "run", cmd_run, "sllm run -m MODEL -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS]" },
     { "bench", cmd_bench, "sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [--json]" },
     { "tokenize", cmd_tokenize, "sllm tokenize -m MODEL [--no-special] [--parse-special] (-p TEXT | -f FILE)" },
+    { "chat", cmd_chat, "sllm chat -m MODEL [--replay FILE.json] [--json] [--system TEXT] ... (sllm chat --help)" },
+    { "bench-chat", cmd_bench_chat, "sllm bench chat -m MODEL [-c CONVERSATIONS] [-T TURNS] [-u USER_TOKENS] [-r REPLY_TOKENS] [--interleave] [--json]" },
     { "bench-tokenize", cmd_bench_tokenize, "sllm bench tokenize -m MODEL -f FILE [--parse-special] [--repeat N]" },
 };
 
