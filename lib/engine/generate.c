@@ -49,6 +49,7 @@ typedef struct generation {
     tok_stream detok;
     stop_matcher stops;
     tok_bytes piece;
+    tok_bytes clean;                    /* piece with invalid UTF-8 replaced */
     tok_bytes text;
     tok_ids generated;
     float *logprobs;
@@ -335,15 +336,43 @@ static sllm_status emit(generation *g, const char *text, size_t len, const int32
     return SLLM_OK;
 }
 
+/* Byte-level tokens can spell bytes that are not UTF-8 (an untrained model, a reply cut
+ * inside a character): each such byte becomes U+FFFD, so that streamed chunks and
+ * result.text are always valid UTF-8 and a reply can be re-sent as a message (whose
+ * content must be UTF-8). The token ids stay verbatim. tok_stream has already held back
+ * an incomplete sequence at the end, so any sequence that does not decode here is invalid. */
+static sllm_status clean_piece(generation *g) {
+    static const char replacement[] = "\xEF\xBF\xBD";
+    const uint8_t *bytes = (const uint8_t *)g->piece.data;
+    g->clean.len = 0;
+    size_t start = 0, i = 0;
+    sllm_status status = SLLM_OK;
+    while (i < g->piece.len && status == SLLM_OK) {
+        uint32_t codepoint;
+        size_t n = tok_utf8_decode(bytes + i, g->piece.len - i, &codepoint);
+        if (n > 0) {
+            i += n;
+            continue;
+        }
+        status = tok_bytes_append(&g->clean, g->piece.data + start, i - start);
+        if (status == SLLM_OK) status = tok_bytes_append(&g->clean, replacement, sizeof replacement - 1);
+        start = ++i;
+    }
+    if (status == SLLM_OK && start < g->piece.len)
+        status = tok_bytes_append(&g->clean, g->piece.data + start, g->piece.len - start);
+    return status;
+}
+
 /* Detokenizes one new token, holds back a possible stop string, streams the rest. */
 static sllm_status stream_token(generation *g, int32_t token, bool *stop_matched) {
     *stop_matched = false;
     g->piece.len = 0;
     sllm_status status = g->tok ? tok_stream_push(&g->detok, token, &g->piece) : SLLM_OK;
+    if (status == SLLM_OK) status = clean_piece(g);
     if (status != SLLM_OK) return status;
     const char *shown;
     size_t shown_len;
-    status = stop_matcher_feed(&g->stops, g->piece.data ? g->piece.data : "", g->piece.len, &shown, &shown_len,
+    status = stop_matcher_feed(&g->stops, g->clean.data ? g->clean.data : "", g->clean.len, &shown, &shown_len,
                                stop_matched);
     if (status != SLLM_OK) return status;
     return emit(g, shown, shown_len, &token, 1);
@@ -353,12 +382,13 @@ static sllm_status flush_text(generation *g) {
     if (g->stop_matched) return SLLM_OK;
     g->piece.len = 0;
     sllm_status status = g->tok ? tok_stream_flush(&g->detok, &g->piece) : SLLM_OK;
+    if (status == SLLM_OK) status = clean_piece(g);
     const char *shown;
     size_t shown_len;
     bool matched = false;
-    if (status == SLLM_OK && g->piece.len > 0)
-        status = stop_matcher_feed(&g->stops, g->piece.data, g->piece.len, &shown, &shown_len, &matched);
-    if (status == SLLM_OK && g->piece.len > 0) status = emit(g, shown, shown_len, NULL, 0);
+    if (status == SLLM_OK && g->clean.len > 0)
+        status = stop_matcher_feed(&g->stops, g->clean.data, g->clean.len, &shown, &shown_len, &matched);
+    if (status == SLLM_OK && g->clean.len > 0) status = emit(g, shown, shown_len, NULL, 0);
     if (status != SLLM_OK || matched) return status;
     stop_matcher_flush(&g->stops, &shown, &shown_len);
     return emit(g, shown, shown_len, NULL, 0);
@@ -475,6 +505,7 @@ static void generation_free(generation *g) {
     tok_ids_free(&g->sequence);
     tok_ids_free(&g->generated);
     tok_bytes_free(&g->piece);
+    tok_bytes_free(&g->clean);
     tok_bytes_free(&g->text);
     free(g->logprobs);
     free(g->top_logprobs);
