@@ -158,7 +158,7 @@ int chat_result_write_json(FILE *out, int turn, const char *user_text, const sll
     if (result->logprobs != NULL) json_object_set_new(line, "logprobs", logprobs_json(result));
     if (result->top_logprobs != NULL && result->n_top_logprobs > 0)
         json_object_set_new(line, "top_logprobs", top_logprobs_json(result));
-    int rc = json_dumpf(line, out, JSON_COMPACT) != 0;
+    int rc = json_dumpf(line, out, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0;
     fputc('\n', out);
     fflush(out);
     json_decref(line);
