@@ -191,7 +191,7 @@ $(SMOLLM):
 	tools/fetch_model.sh $(MODELS_DIR)
 
 demo: all $(SMOLLM)
-	$(CLI) info $(SMOLLM)
+	$(CLI) chat -m $(SMOLLM) --replay examples/replay/demo.json
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
