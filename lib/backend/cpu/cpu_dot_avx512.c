@@ -1,4 +1,19 @@
-/* AVX-512 (F, BW, VL, VNNI) kernels: the x86 kernels with vpdpbusd for the int8 dots. */
+/* AVX-512 (F, BW, VL, VNNI) kernels: 16-row tiles with one row per zmm lane.
+ *
+ * Every kernel here computes each (row, token) output with exactly the float chain
+ * cpu_dot.c defines (exact int32 block sums, then one fmaf per block in block order);
+ * the zmm lanes hold 16 ROWS, so the vector fmadd performs 16 independent scalar chains
+ * and the results are bit-identical to the scalar kernels whatever the tiling.
+ *
+ * 32-element types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): levels are unsigned bytes for
+ * vpdpbusd (nibbles as stored; Q8_0 xor 0x80), and the zero point (8, 16, 128) is removed
+ * exactly in the integer sum through the activation block's sum of quants.
+ *  - decode (few tokens): per row, one vpdpbusd covers two blocks; the 16 rows' partial
+ *    vectors are summed by a fixed transpose-and-add tree into one int32 per row and
+ *    block, so there is no horizontal sum per row.
+ *  - prefill: a 16-row tile is unpacked once into a VNNI layout (4 bytes of each of 16
+ *    rows per zmm) and reused for every token; each token broadcasts 4 activation bytes.
+ * Other types use the shared x86 kernels (cpu_dot_x86.h). */
 #include "backend/cpu/cpu_kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -13,7 +28,286 @@
 #define X86_DOT_U8_I8(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
 #include "backend/cpu/cpu_dot_x86.h"
 
-X86_KERNEL_TABLE(avx512_kernels, "avx512")
+#define AVX512_INLINE static inline __attribute__((always_inline))
+
+enum { Q32_PREFILL_MIN_TOKENS = 4, Q32_CHUNK_BLOCKS = 32, Q32_TOKEN_GROUP = 8 };
+
+AVX512_INLINE int q32_block_bytes(uint32_t type) {
+    switch (type) {
+    case GGML_TYPE_Q4_0: return 18;
+    case GGML_TYPE_Q4_1: return 20;
+    case GGML_TYPE_Q5_0: return 22;
+    case GGML_TYPE_Q5_1: return 24;
+    default: return 34;
+    }
+}
+
+AVX512_INLINE int q32_qs_offset(uint32_t type) {
+    switch (type) {
+    case GGML_TYPE_Q4_0: return 2;
+    case GGML_TYPE_Q4_1: return 4;
+    case GGML_TYPE_Q5_0: return 6;
+    case GGML_TYPE_Q5_1: return 8;
+    default: return 2;
+    }
+}
+
+/* The value subtracted from the unsigned byte levels to give the signed weight level. */
+AVX512_INLINE int q32_zero_point(uint32_t type) {
+    switch (type) {
+    case GGML_TYPE_Q4_0: return 8;
+    case GGML_TYPE_Q5_0: return 16;
+    case GGML_TYPE_Q8_0: return 128;
+    default: return 0;
+    }
+}
+
+AVX512_INLINE int q32_has_min(uint32_t type) { return type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1; }
+AVX512_INLINE int q32_is_q5(uint32_t type) { return type == GGML_TYPE_Q5_0 || type == GGML_TYPE_Q5_1; }
+
+AVX512_INLINE uint32_t q32_qh(uint32_t type, const uint8_t *block) {
+    uint32_t qh;
+    memcpy(&qh, block + (type == GGML_TYPE_Q5_0 ? 2 : 4), 4);
+    return qh;
+}
+
+/* Unsigned levels of one block in element order. */
+AVX512_INLINE __m256i q32_levels1(uint32_t type, const uint8_t *block) {
+    if (type == GGML_TYPE_Q8_0)
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(block + 2)), _mm256_set1_epi8((char)0x80));
+    __m128i packed = _mm_loadu_si128((const __m128i *)(block + q32_qs_offset(type)));
+    __m256i levels = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0f));
+    if (q32_is_q5(type))
+        levels = _mm256_mask_add_epi8(levels, (__mmask32)q32_qh(type, block), levels, _mm256_set1_epi8(16));
+    return levels;
+}
+
+/* Unsigned levels of blocks b and b+1 (block points at b). Q8_0: [b | b+1] in element
+ * order; nibble types: 16-byte quarters [b 0-15 | b+1 0-15 | b 16-31 | b+1 16-31]. */
+AVX512_INLINE __m512i q32_levels2(uint32_t type, const uint8_t *block) {
+    const int bytes = q32_block_bytes(type);
+    if (type == GGML_TYPE_Q8_0) {
+        __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(block + 2))),
+                                          _mm256_loadu_si256((const __m256i *)(block + bytes + 2)), 1);
+        return _mm512_xor_si512(both, _mm512_set1_epi8((char)0x80));
+    }
+    const int qs = q32_qs_offset(type);
+    __m256i packed = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(block + qs))),
+                                             _mm_loadu_si128((const __m128i *)(block + bytes + qs)), 1);
+    const __m256i low_mask = _mm256_set1_epi8(0x0f);
+    __m512i levels = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, low_mask)),
+                                        _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask), 1);
+    if (q32_is_q5(type)) {
+        uint32_t h0 = q32_qh(type, block), h1 = q32_qh(type, block + bytes);
+        uint64_t bits = (uint64_t)(h0 & 0xffffu) | (uint64_t)(h1 & 0xffffu) << 16 |
+                        (uint64_t)(h0 >> 16) << 32 | (uint64_t)(h1 >> 16) << 48;
+        levels = _mm512_mask_add_epi8(levels, (__mmask64)bits, levels, _mm512_set1_epi8(16));
+    }
+    return levels;
+}
+
+/* The activation quants of blocks b, b+1 in the byte order q32_levels2 uses. */
+AVX512_INLINE __m512i q32_act2(uint32_t type, const cpu_block_q8a *x) {
+    __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)x[0].qs)),
+                                      _mm256_loadu_si256((const __m256i *)x[1].qs), 1);
+    if (type == GGML_TYPE_Q8_0) return both;
+    return _mm512_shuffle_i64x2(both, both, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+/* Sums each of 16 row vectors (from q32_levels2 x q32_act2) over the lanes of block b
+ * and of block b+1: out[0] lane r = row r's block-b sum, out[1] the same for b+1. */
+AVX512_INLINE void q32_reduce16(uint32_t type, const __m512i *rows, __m512i *out) {
+    __m512i pairs[8], quads[4], halves[2];
+    for (int i = 0; i < 8; i++)
+        pairs[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(rows[2 * i], rows[2 * i + 1]),
+                                    _mm512_unpackhi_epi32(rows[2 * i], rows[2 * i + 1]));
+    /* quads[q], 128-bit lane j: rows 4q..4q+3 summed over the source's lane j */
+    for (int i = 0; i < 4; i++)
+        quads[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(pairs[2 * i], pairs[2 * i + 1]),
+                                    _mm512_unpackhi_epi64(pairs[2 * i], pairs[2 * i + 1]));
+    /* halves[h] lanes: [quad 2h block b, quad 2h block b+1, quad 2h+1 b, quad 2h+1 b+1] */
+    for (int i = 0; i < 2; i++) {
+        __m512i a = quads[2 * i], c = quads[2 * i + 1];
+        if (type == GGML_TYPE_Q8_0)
+            halves[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(a, c, _MM_SHUFFLE(2, 0, 2, 0)),
+                                         _mm512_shuffle_i32x4(a, c, _MM_SHUFFLE(3, 1, 3, 1)));
+        else
+            halves[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(a, c, _MM_SHUFFLE(1, 0, 1, 0)),
+                                         _mm512_shuffle_i32x4(a, c, _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+    out[0] = _mm512_shuffle_i32x4(halves[0], halves[1], _MM_SHUFFLE(2, 0, 2, 0));
+    out[1] = _mm512_shuffle_i32x4(halves[0], halves[1], _MM_SHUFFLE(3, 1, 3, 1));
+}
+
+/* Block scale (and min) of 16 rows: the first dword of each row's block. */
+AVX512_INLINE void q32_scales16(uint32_t type, const uint8_t *block0, __m512i row_offsets, __m512 *d, __m512 *m) {
+    __m512i words = _mm512_i32gather_epi32(row_offsets, (const void *)block0, 1);
+    *d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
+    if (q32_has_min(type)) *m = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16)));
+}
+
+/* The per-block float chain of cpu_dot.c for 16 rows at once. */
+AVX512_INLINE __m512 q32_chain(uint32_t type, __m512 acc, __m512i sums, __m512 d, __m512 m, const cpu_block_q8a *x) {
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(d, _mm512_set1_ps(x->d)), acc);
+    if (q32_has_min(type)) acc = _mm512_fmadd_ps(m, _mm512_set1_ps(x->s), acc);
+    return acc;
+}
+
+AVX512_INLINE __m512i q32_row_offsets(size_t w_row_bytes, int n_rows) {
+    __m512i rows = _mm512_min_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                    _mm512_set1_epi32(n_rows - 1));
+    return _mm512_mullo_epi32(rows, _mm512_set1_epi32((int)w_row_bytes));
+}
+
+/* Up to 16 rows (n_rows), one token, an even number of blocks. */
+AVX512_INLINE void q32_decode_tile(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows,
+                                   const cpu_block_q8a *x, int64_t n_blocks, float *y) {
+    const int bytes = q32_block_bytes(type);
+    const uint8_t *rows[16];
+    for (int r = 0; r < 16; r++) rows[r] = w + (size_t)(r < n_rows ? r : n_rows - 1) * w_row_bytes;
+    __m512i row_offsets = q32_row_offsets(w_row_bytes, n_rows);
+    const __m512i zero_point = _mm512_set1_epi8((char)q32_zero_point(type));
+    __m512 acc = _mm512_setzero_ps(), m0 = acc, m1 = acc;
+    for (int64_t b = 0; b < n_blocks; b += 2) {
+        __m512i act = q32_act2(type, x + b), partial[16], sums[2];
+        __m512i correction = q32_zero_point(type) == 0 ? _mm512_setzero_si512()
+            : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), zero_point, act));
+        size_t offset = (size_t)b * (size_t)bytes;
+        for (int r = 0; r < 16; r++) partial[r] = _mm512_dpbusd_epi32(correction, q32_levels2(type, rows[r] + offset), act);
+        q32_reduce16(type, partial, sums);
+        __m512 d0, d1;
+        q32_scales16(type, w + offset, row_offsets, &d0, &m0);
+        q32_scales16(type, w + offset + bytes, row_offsets, &d1, &m1);
+        acc = q32_chain(type, acc, sums[0], d0, m0, x + b);
+        acc = q32_chain(type, acc, sums[1], d1, m1, x + b + 1);
+    }
+    _mm512_mask_storeu_ps(y, (__mmask16)((1u << n_rows) - 1), acc);
+}
+
+/* A 16-row tile of Q32_CHUNK_BLOCKS blocks in VNNI layout: levels[b][k] holds bytes
+ * 4k..4k+3 of block b for each of the 16 rows. */
+typedef struct {
+    __m512i levels[Q32_CHUNK_BLOCKS][8];
+    __m512 d[Q32_CHUNK_BLOCKS], m[Q32_CHUNK_BLOCKS];
+} q32_tile;
+
+AVX512_INLINE void q32_unpack_tile(uint32_t type, const uint8_t *const *rows, int64_t b0, int64_t n_blocks,
+                                   __m512i row_offsets, q32_tile *tile) {
+    const int bytes = q32_block_bytes(type);
+    for (int64_t b = 0; b < n_blocks; b++) {
+        uint32_t words[16][8];
+        size_t offset = (size_t)(b0 + b) * (size_t)bytes;
+        for (int r = 0; r < 16; r++) _mm256_storeu_si256((__m256i *)words[r], q32_levels1(type, rows[r] + offset));
+        for (int k = 0; k < 8; k++)
+            tile->levels[b][k] = _mm512_set_epi32((int)words[15][k], (int)words[14][k], (int)words[13][k], (int)words[12][k],
+                                                  (int)words[11][k], (int)words[10][k], (int)words[9][k], (int)words[8][k],
+                                                  (int)words[7][k], (int)words[6][k], (int)words[5][k], (int)words[4][k],
+                                                  (int)words[3][k], (int)words[2][k], (int)words[1][k], (int)words[0][k]);
+        q32_scales16(type, rows[0] + offset, row_offsets, &tile->d[b], &tile->m[b]);
+    }
+}
+
+/* n_tokens (1..Q32_TOKEN_GROUP, a constant after inlining) tokens against one chunk. */
+AVX512_INLINE void q32_prefill_group(uint32_t type, const q32_tile *tile, int64_t n_blocks, const uint8_t *x,
+                                     size_t x_row_bytes, int64_t b0, const int n_tokens, __m512 *acc) {
+    const int zero_point = q32_zero_point(type);
+    for (int64_t b = 0; b < n_blocks; b++) {
+        const cpu_block_q8a *xb[Q32_TOKEN_GROUP];
+        __m512i sums[Q32_TOKEN_GROUP];
+        for (int t = 0; t < n_tokens; t++) {
+            xb[t] = (const cpu_block_q8a *)(x + (size_t)t * x_row_bytes) + b0 + b;
+            sums[t] = _mm512_set1_epi32(-zero_point * xb[t]->sum);
+        }
+        for (int k = 0; k < 8; k++) {
+            __m512i levels = _mm512_load_si512(&tile->levels[b][k]);
+            for (int t = 0; t < n_tokens; t++) {
+                int32_t quads;
+                memcpy(&quads, xb[t]->qs + 4 * k, 4);
+                sums[t] = _mm512_dpbusd_epi32(sums[t], levels, _mm512_set1_epi32(quads));
+            }
+        }
+        for (int t = 0; t < n_tokens; t++) acc[t] = q32_chain(type, acc[t], sums[t], tile->d[b], tile->m[b], xb[t]);
+    }
+}
+
+#define Q32_GROUP_CASE(count) \
+    case count: q32_prefill_group(type, tile, n_blocks, x, x_row_bytes, b0, count, acc); break;
+
+AVX512_INLINE void q32_prefill_tokens(uint32_t type, const q32_tile *tile, int64_t n_blocks, const uint8_t *x,
+                                      size_t x_row_bytes, int64_t b0, int n_tokens, __m512 *acc) {
+    switch (n_tokens) {
+        Q32_GROUP_CASE(1) Q32_GROUP_CASE(2) Q32_GROUP_CASE(3) Q32_GROUP_CASE(4)
+        Q32_GROUP_CASE(5) Q32_GROUP_CASE(6) Q32_GROUP_CASE(7) Q32_GROUP_CASE(8)
+    default: break;
+    }
+}
+
+/* Up to 16 rows against up to 64 tokens; acc[t] holds token t's 16 row chains. */
+AVX512_INLINE void q32_prefill_tile(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows,
+                                    const uint8_t *x, size_t x_row_bytes, int64_t n_tokens, int64_t n_blocks,
+                                    q32_tile *tile, float *y, int64_t y_stride) {
+    const uint8_t *rows[16];
+    for (int r = 0; r < 16; r++) rows[r] = w + (size_t)(r < n_rows ? r : n_rows - 1) * w_row_bytes;
+    __m512i row_offsets = q32_row_offsets(w_row_bytes, n_rows);
+    __m512 acc[64];
+    for (int64_t t = 0; t < n_tokens; t++) acc[t] = _mm512_setzero_ps();
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += Q32_CHUNK_BLOCKS) {
+        int64_t chunk = n_blocks - b0 < Q32_CHUNK_BLOCKS ? n_blocks - b0 : Q32_CHUNK_BLOCKS;
+        q32_unpack_tile(type, rows, b0, chunk, row_offsets, tile);
+        for (int64_t t = 0; t < n_tokens; t += Q32_TOKEN_GROUP) {
+            int group = n_tokens - t < Q32_TOKEN_GROUP ? (int)(n_tokens - t) : Q32_TOKEN_GROUP;
+            q32_prefill_tokens(type, tile, chunk, x + (size_t)t * x_row_bytes, x_row_bytes, b0, group, acc + t);
+        }
+    }
+    for (int64_t t = 0; t < n_tokens; t++) _mm512_mask_storeu_ps(y + t * y_stride, (__mmask16)((1u << n_rows) - 1), acc[t]);
+}
+
+AVX512_INLINE void q32_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
+                            size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    int64_t n_blocks = n_cols / 32;
+    if (n_tokens >= Q32_PREFILL_MIN_TOKENS) {
+        q32_tile tile_storage; /* 20 KiB on the stack: kernels keep no state between calls */
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += 64) {
+            int64_t nt = n_tokens - t0 < 64 ? n_tokens - t0 : 64;
+            for (int64_t r = 0; r < n_rows; r += 16)
+                q32_prefill_tile(type, w + (size_t)r * w_row_bytes, w_row_bytes, n_rows - r < 16 ? (int)(n_rows - r) : 16,
+                                 x + (size_t)t0 * x_row_bytes, x_row_bytes, nt, n_blocks, &tile_storage,
+                                 y + t0 * y_stride + r, y_stride);
+        }
+        return;
+    }
+    for (int64_t r = 0; r < n_rows; r += 16)
+        for (int64_t t = 0; t < n_tokens; t++)
+            q32_decode_tile(type, w + (size_t)r * w_row_bytes, w_row_bytes, n_rows - r < 16 ? (int)(n_rows - r) : 16,
+                            (const cpu_block_q8a *)(x + (size_t)t * x_row_bytes), n_blocks, y + t * y_stride + r);
+}
+
+#define AVX512_GEMM32(name, type, fallback)                                                          \
+    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,          \
+                     size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) { \
+        if ((n_cols / 32) % 2 != 0) {                                                                 \
+            fallback(w, w_row_bytes, n_rows, x, x_row_bytes, n_tokens, n_cols, y, y_stride);          \
+            return;                                                                                   \
+        }                                                                                             \
+        q32_gemm(type, w, w_row_bytes, n_rows, x, x_row_bytes, n_tokens, n_cols, y, y_stride);        \
+    }
+
+AVX512_GEMM32(avx512_gemm_q4_0, GGML_TYPE_Q4_0, x86_gemm_q4_0)
+AVX512_GEMM32(avx512_gemm_q4_1, GGML_TYPE_Q4_1, x86_gemm_q4_1)
+AVX512_GEMM32(avx512_gemm_q5_0, GGML_TYPE_Q5_0, x86_gemm_q5_0)
+AVX512_GEMM32(avx512_gemm_q5_1, GGML_TYPE_Q5_1, x86_gemm_q5_1)
+AVX512_GEMM32(avx512_gemm_q8_0, GGML_TYPE_Q8_0, x86_gemm_q8_0)
+
+static const cpu_kernels avx512_kernels = {
+    .name = "avx512",
+    .gemm = {
+        [GGML_TYPE_F32] = x86_gemm_f32, [GGML_TYPE_F16] = x86_gemm_f16, [GGML_TYPE_BF16] = x86_gemm_bf16,
+        [GGML_TYPE_Q4_0] = avx512_gemm_q4_0, [GGML_TYPE_Q4_1] = avx512_gemm_q4_1,
+        [GGML_TYPE_Q5_0] = avx512_gemm_q5_0, [GGML_TYPE_Q5_1] = avx512_gemm_q5_1,
+        [GGML_TYPE_Q8_0] = avx512_gemm_q8_0, [GGML_TYPE_Q4_K] = x86_gemm_q4_K,
+        [GGML_TYPE_Q5_K] = x86_gemm_q5_K, [GGML_TYPE_Q6_K] = x86_gemm_q6_K,
+    },
+};
 
 #if defined(__clang__)
 #pragma clang attribute pop

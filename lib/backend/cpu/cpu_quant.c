@@ -55,6 +55,7 @@ void cpu_quantize_act_q8a(const float *x, cpu_block_q8a *out, int64_t n_cols) {
         }
         out[b].d = d;
         out[b].s = d * (float)sum;
+        out[b].sum = sum;
     }
 }
 

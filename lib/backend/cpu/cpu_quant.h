@@ -42,8 +42,10 @@ _Static_assert(sizeof(cpu_block_q5_K) == 176, "block_q5_K layout");
 _Static_assert(sizeof(cpu_block_q6_K) == 210, "block_q6_K layout");
 
 /* Activation blocks (internal, never stored in files). Scales are float, not fp16, so
- * activation quantization loses less. `s` = d * sum(qs), for the _1 weight types. */
-typedef struct { float d; float s; int8_t qs[CPU_QK]; } cpu_block_q8a;
+ * activation quantization loses less. `s` = d * sum(qs), for the _1 weight types;
+ * `sum` = sum(qs), so SIMD kernels can fold a weight type's zero point (8, 16, or the
+ * 128 of unsigned int8 dot products) into the exact integer block sum. */
+typedef struct { float d; float s; int32_t sum; int8_t qs[CPU_QK]; } cpu_block_q8a;
 /* For the K-quants: bsums[g] = sum of qs[16g .. 16g + 15]. */
 typedef struct { float d; int16_t bsums[CPU_QK_K / 16]; int8_t qs[CPU_QK_K]; } cpu_block_q8k;
 
