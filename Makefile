@@ -125,7 +125,11 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(STATIC) $(TEST_SUPPORT_OBJS)
 test-tools: $(TEST_TOOLS)
 
 # --- tests -----------------------------------------------------------------
-check: check-c check-python
+# The C suites first, then Python (which also runs `make install` into a temp DESTDIR):
+# sequential so the two never build the same files at once and the output stays readable.
+check:
+	$(MAKE) --no-print-directory check-c
+	$(MAKE) --no-print-directory check-python
 
 check-c: all $(TESTS) $(TEST_TOOLS)
 	@BUILD=$(BUILD) SLLM_MODELS_DIR=$(MODELS_DIR) tests/run_c_tests.sh $(TESTS)
