@@ -9,6 +9,7 @@ import pathlib
 import shutil
 import subprocess
 import threading
+import weakref
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int,
                     c_int32, c_int64, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p)
 from typing import Any, List, Optional
@@ -193,6 +194,11 @@ def _declare(lib: ctypes.CDLL) -> None:
 
 
 def _check_version(lib: ctypes.CDLL, path: str) -> None:
+    try:
+        lib.sllm_version.restype = c_char_p
+        lib.sllm_version.argtypes = []
+    except AttributeError:
+        raise LibraryNotFoundError("%s has no sllm_version(): not libstatelessllm" % path) from None
     version = lib.sllm_version().decode("ascii")
     try:
         major, minor = (int(part) for part in version.split(".")[:2])
@@ -224,8 +230,8 @@ def load_library(path: Optional[str] = None) -> ctypes.CDLL:
                 raise LibraryNotFoundError("cannot load %s: %s" % (candidate, exc)) from None
             tried.append("%s (%s)" % (candidate, exc))
             continue
-        _declare(lib)
         _check_version(lib, candidate)
+        _declare(lib)
         lib._sllm_path = candidate  # type: ignore[attr-defined]
         return lib
     raise LibraryNotFoundError(
@@ -283,3 +289,37 @@ def int32_array(values: Any) -> Any:
     """A ctypes int32 array holding `values`."""
     values = list(values)
     return (c_int32 * len(values))(*values)
+
+
+class OwnedHandle:
+    """Base of the classes that own a library handle: freed by close(), a ``with``
+    block, or a weakref.finalize finalizer when garbage collected (or at exit)."""
+
+    _kind = "handle"
+
+    def _own(self, handle: int, free: Any, *keep_alive: Any) -> None:
+        """Takes ownership of `handle`, freed by free(handle, *keep_alive); the
+        finalizer holds `keep_alive` (e.g. a cache's model) until then."""
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, free, handle, *keep_alive)
+
+    @property
+    def handle(self) -> int:
+        """The C pointer, as an integer (raises once closed)."""
+        if not self._finalizer.alive:
+            raise StatelessLLMError("the %s is closed" % self._kind)
+        return self._handle
+
+    def close(self) -> None:
+        """Frees the handle now (idempotent)."""
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

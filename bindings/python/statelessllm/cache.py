@@ -167,26 +167,24 @@ class _Params:
     """sllm_generate_params filled from keyword arguments, with the arrays it points
     to kept alive as long as it is."""
 
-    def __init__(self, *, max_tokens: Optional[int] = None, temperature: Optional[float] = None,
-                 top_p: Optional[float] = None, top_k: Optional[int] = None,
-                 min_p: Optional[float] = None, seed: Optional[int] = None,
-                 stop: Union[None, str, Sequence[str]] = None,
-                 presence_penalty: Optional[float] = None,
-                 frequency_penalty: Optional[float] = None,
-                 repetition_penalty: Optional[float] = None,
-                 logit_bias: Optional[Mapping[int, float]] = None, logprobs: bool = False,
-                 top_logprobs: int = 0, salt: Union[None, str, bytes] = None,
-                 chat_template: Optional[str] = None, add_generation_prompt: bool = True,
-                 ignore_eos: bool = False) -> None:
+    _NUMERIC = ("max_tokens", "temperature", "top_p", "top_k", "min_p", "seed",
+                "presence_penalty", "frequency_penalty", "repetition_penalty")
+    _OTHER = ("stop", "logit_bias", "logprobs", "top_logprobs", "salt", "chat_template",
+              "add_generation_prompt", "ignore_eos")
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        unknown = set(options) - set(self._NUMERIC) - set(self._OTHER)
+        if unknown:
+            raise TypeError("unknown generate() argument(s): %s" % ", ".join(sorted(unknown)))
+        stop = options.get("stop")
+        logit_bias = options.get("logit_bias")
+        salt = options.get("salt")
+        chat_template = options.get("chat_template")
         params = _lib.GenerateParams()
         _lib.lib().sllm_generate_params_init(byref(params))
-        for name, value in (("max_tokens", max_tokens), ("temperature", temperature),
-                            ("top_p", top_p), ("top_k", top_k), ("min_p", min_p),
-                            ("seed", seed), ("presence_penalty", presence_penalty),
-                            ("frequency_penalty", frequency_penalty),
-                            ("repetition_penalty", repetition_penalty)):
-            if value is not None:
-                setattr(params, name, value)
+        for name in self._NUMERIC:
+            if options.get(name) is not None:
+                setattr(params, name, options[name])
         self._keep: List[Any] = []
         if stop is not None:
             stops = [stop] if isinstance(stop, str) else list(stop)
@@ -201,8 +199,8 @@ class _Params:
             params.logit_bias_tokens = ctypes.cast(tokens, POINTER(c_int32))
             params.logit_bias_values = ctypes.cast(values, POINTER(c_float))
             params.n_logit_bias = len(logit_bias)
-        params.logprobs = 1 if logprobs else 0
-        params.top_logprobs = top_logprobs
+        params.logprobs = 1 if options.get("logprobs") else 0
+        params.top_logprobs = options.get("top_logprobs") or 0
         if salt is not None:
             raw_salt = _encode(salt)
             salt_buffer = (c_uint8 * max(len(raw_salt), 1)).from_buffer_copy(
@@ -214,8 +212,8 @@ class _Params:
             template = chat_template.encode("utf-8")
             self._keep.append(template)
             params.chat_template = template
-        params.add_generation_prompt = 1 if add_generation_prompt else 0
-        params.ignore_eos = 1 if ignore_eos else 0
+        params.add_generation_prompt = 0 if options.get("add_generation_prompt") is False else 1
+        params.ignore_eos = 1 if options.get("ignore_eos") else 0
         self.struct = params
 
 
@@ -242,11 +240,12 @@ TextCallback = Callable[[str, List[int]], bool]
 
 
 def _free_cache(handle: int, model: Model) -> None:
-    # `model` is an argument only so that the finalizer keeps the model alive.
+    # The finalizer holding `model` keeps it alive (and unfreed) until the cache is gone.
     _lib.lib().sllm_cache_free(handle)
+    model._release()
 
 
-class Cache:
+class Cache(_lib.OwnedHandle):
     """The paged K/V cache of one model: a block pool under a byte budget and the prefix
     index. Re-sent conversation prefixes are found here instead of being recomputed.
     It is a cache, never a session: evicting it changes speed, never output.
@@ -255,6 +254,8 @@ class Cache:
     while the library computes). Free it with :meth:`close` or a ``with`` block; it
     keeps its Model alive until then.
     """
+
+    _kind = "cache"
 
     def __init__(self, model: Model, *, budget_bytes: int = 256 << 20, block_size: int = 16,
                  threads: int = 0, prefix_caching: bool = True, key: Optional[bytes] = None,
@@ -289,21 +290,18 @@ class Cache:
             key_buffer = (c_uint8 * 32).from_buffer_copy(bytes(key))
             params.key = ctypes.cast(key_buffer, POINTER(c_uint8))
         handle = c_void_p()
-        _lib.check(lib.sllm_cache_create(model.handle, byref(params), byref(handle)))
-        self._handle: int = handle.value or 0
+        model_handle = model._acquire()
+        try:
+            _lib.check(lib.sllm_cache_create(model_handle, byref(params), byref(handle)))
+        except BaseException:
+            model._release()
+            raise
         self.model = model
         self._active = 0
         self._active_lock = threading.Lock()
-        self._finalizer = weakref.finalize(self, _free_cache, self._handle, model)
+        self._own(handle.value or 0, _free_cache, model)
 
     # -- lifetime ---------------------------------------------------------------------
-
-    @property
-    def handle(self) -> int:
-        """The sllm_cache pointer, as an integer (raises once closed)."""
-        if not self._finalizer.alive:
-            raise StatelessLLMError("the cache is closed")
-        return self._handle
 
     def close(self) -> None:
         """Frees the cache. Raises if a generate() on it is still running."""
@@ -311,17 +309,7 @@ class Cache:
             if self._active:
                 raise StatelessLLMError("cannot close the cache: %d generate() calls are "
                                         "still running on it" % self._active)
-            self._finalizer()
-
-    @property
-    def closed(self) -> bool:
-        return not self._finalizer.alive
-
-    def __enter__(self) -> "Cache":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+            super().close()
 
     def clear(self) -> None:
         """Drops every cached block not in use by a running request. Output never changes."""
@@ -394,13 +382,9 @@ class Cache:
         Raises a StatelessLLMError subclass: InvalidRoleError, InvalidSamplingError
         (e.g. top_p=2), ContextOverflowError, KvBudgetError, ChatTemplateError, ...
         """
-        params = _Params(max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                         top_k=top_k, min_p=min_p, seed=seed, stop=stop,
-                         presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
-                         repetition_penalty=repetition_penalty, logit_bias=logit_bias,
-                         logprobs=logprobs, top_logprobs=top_logprobs, salt=salt,
-                         chat_template=chat_template,
-                         add_generation_prompt=add_generation_prompt, ignore_eos=ignore_eos)
+        options = {name: value for name, value in locals().items()
+                   if name in _Params._NUMERIC or name in _Params._OTHER}
+        params = _Params(options)
         messages = list(messages)
         return self._start(lambda: _Request.from_messages(messages), params, stream, on_text)
 
@@ -416,7 +400,7 @@ class Cache:
                  on_text: Optional[TextCallback] = None, **sampling: Any) -> Union[Result, "Stream"]:
         """Plain completion without a chat template: `prompt` is text (tokenized with BOS
         as the model says) or a list of prompt token ids. Sampling as for generate()."""
-        params = _Params(**sampling)
+        params = _Params(sampling)
         return self._start(lambda: _Request.from_prompt(prompt), params, stream, on_text)
 
     def _start(self, make_request: Callable[[], _Request], params: Optional[_Params],
@@ -540,7 +524,9 @@ class Stream(Iterator[str]):
                 text, tokens = value
                 if self._on_text is not None and self._on_text(text, tokens):
                     self._work.cancel()
-                return text
+                if text:  # tokens that end inside a UTF-8 sequence come with no text yet
+                    return text
+                continue
             self._finish(kind, value)
         if self._error is not None:
             error, self._error = self._error, None

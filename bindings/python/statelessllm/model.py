@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-import weakref
+import threading
 from ctypes import POINTER, byref, c_char, c_double, c_int, c_int64, c_size_t, c_uint64, c_void_p
 from typing import Any, Iterable, List, Union
 
@@ -21,7 +21,7 @@ def _free_model(handle: int) -> None:
     _lib.lib().sllm_model_free(handle)
 
 
-class Model:
+class Model(_lib.OwnedHandle):
     """A model loaded from a GGUF file (weights are mmap'd, not copied).
 
     Immutable once loaded: one Model may be shared by many threads and caches. Free it
@@ -33,6 +33,8 @@ class Model:
     :class:`~statelessllm.BadMagicError` for a file that is not GGUF, and so on.
     """
 
+    _kind = "model"
+
     def __init__(self, path: PathLike, *, metadata_only: bool = False) -> None:
         """Opens `path`. With ``metadata_only=True`` the GGUF is read and validated but
         the model is not (metadata and tokenizer only: it cannot generate)."""
@@ -43,33 +45,48 @@ class Model:
         handle = c_void_p()
         status = lib.sllm_model_load(os.fsencode(path), byref(params), byref(handle))
         _lib.check(status)
-        self._handle: int = handle.value or 0
+        self._own(handle.value or 0, _free_model)
         self.path = os.fspath(path)
         self.metadata_only = metadata_only
-        self._finalizer = weakref.finalize(self, _free_model, self._handle)
+        self._users = 0             # caches created from this model and not yet freed
+        self._close_pending = False
+        self._users_lock = threading.Lock()
 
-    # -- lifetime ---------------------------------------------------------------------
+    # -- lifetime: caches keep their model alive ---------------------------------------
 
     @property
     def handle(self) -> int:
         """The sllm_model pointer, as an integer (raises once closed)."""
-        if not self._finalizer.alive:
+        if self._close_pending:
             raise StatelessLLMError("the model is closed")
-        return self._handle
-
-    def close(self) -> None:
-        """Frees the model. Caches created from it keep it alive until they close."""
-        self._finalizer()
+        return super().handle
 
     @property
     def closed(self) -> bool:
-        return not self._finalizer.alive
+        return self._close_pending or super().closed
 
-    def __enter__(self) -> "Model":
-        return self
+    def close(self) -> None:
+        """Frees the model, or, while caches created from it are alive, marks it
+        closed and frees it when the last of them is freed."""
+        with self._users_lock:
+            self._close_pending = True
+            if self._users:
+                return
+        super().close()
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def _acquire(self) -> int:
+        """Registers a user (a cache) and returns the handle for it."""
+        with self._users_lock:
+            handle = self.handle
+            self._users += 1
+            return handle
+
+    def _release(self) -> None:
+        with self._users_lock:
+            self._users -= 1
+            free_now = self._users == 0 and self._close_pending
+        if free_now:
+            super().close()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else self.arch or "metadata only"
