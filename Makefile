@@ -137,8 +137,9 @@ check-c: all $(TESTS) $(TEST_TOOLS)
 check-python: all $(TEST_TOOLS)
 	@BUILD=$(BUILD) SLLM_MODELS_DIR=$(MODELS_DIR) tests/run_python_tests.sh $(PYTHON)
 
+# CK_FORK=no: every test runs in the suite's own process, so LeakSanitizer sees its leaks.
 check-asan:
-	$(MAKE) BUILD=build-asan SANITIZE=address,undefined OPT=-O1 CUDA=0 check-c
+	CK_FORK=no SLLM_SANITIZED=1 $(MAKE) BUILD=build-asan SANITIZE=address,undefined OPT=-O1 CUDA=0 check-c
 
 # --- benchmarks and fuzzing ------------------------------------------------
 bench: all
