@@ -166,6 +166,7 @@ typedef struct bench_chat {
     const bench_chat_options *opt;
     sllm_model *model;
     char **messages;                /* [conversation * n_turns + turn] */
+    int from_book;                  /* messages are slices of War and Peace */
     uint64_t budget_bytes;
 } bench_chat;
 
@@ -340,7 +341,7 @@ static void print_header_text(const bench_chat *bench) {
     printf("sllm bench chat: %s\n%d conversation(s) x %d turns (%s), user messages ~%d tokens (%s), replies %d "
            "tokens, %d threads, K/V budget %.1f MiB\n", opt->model_path, opt->n_conversations, opt->n_turns,
            opt->interleave ? "interleaved" : "one after the other", opt->user_tokens,
-           getenv("SLLM_TESTDATA") ? "War and Peace when found" : "pseudo-random words", opt->reply_tokens,
+           bench->from_book ? "War and Peace" : "pseudo-random words", opt->reply_tokens,
            opt->n_threads, (double)bench->budget_bytes / 1048576.0);
 }
 
@@ -352,9 +353,11 @@ static int report(const bench_chat *bench, const bench_pass *passes, int n_passe
     for (int i = 0; i < n_passes; i++)
         rc |= summarize_pass(&passes[i], opt->n_conversations, opt->n_turns, &summaries[i]);
     if (rc == 0 && opt->as_json) {
-        json_t *root = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:I, s:o, s:o?}", "model", opt->model_path,
+        json_t *root = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:b, s:I, s:o, s:o?}", "model", opt->model_path,
                                  "conversations", opt->n_conversations, "turns", opt->n_turns,
-                                 "user_tokens", opt->user_tokens, "reply_tokens", opt->reply_tokens,
+                                 "user_tokens", opt->user_tokens,
+                                 "user_text", bench->from_book ? "war-and-peace" : "random-words",
+                                 "reply_tokens", opt->reply_tokens,
                                  "threads", opt->n_threads, "interleave", opt->interleave,
                                  "budget_bytes", (json_int_t)bench->budget_bytes,
                                  "cache", pass_json(&passes[0], &summaries[0], opt->n_turns),
@@ -401,6 +404,7 @@ static int make_messages(bench_chat *bench) {
     size_t n_messages = (size_t)opt->n_conversations * (size_t)opt->n_turns;
     word_source source;
     word_source_open(&source);
+    bench->from_book = source.text != NULL;
     bench->messages = calloc(n_messages, sizeof *bench->messages);
     int rc = bench->messages == NULL;
     for (size_t i = 0; rc == 0 && i < n_messages; i++)
@@ -416,7 +420,7 @@ int cmd_bench_chat(int argc, char **argv) {
         fputs(bench_chat_usage, stderr);
         return 2;
     }
-    bench_chat bench = { &opt, NULL, NULL, 0 };
+    bench_chat bench = { &opt, NULL, NULL, 0, 0 };
     bench_pass passes[2] = { { .prefix_caching = 1 }, { .prefix_caching = 0 } };
     int n_passes = opt.no_baseline ? 1 : 2, rc = 1;
     if ((bench.model = cli_load_model(opt.model_path, 0)) == NULL) return 1;
