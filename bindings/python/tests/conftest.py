@@ -76,3 +76,9 @@ def smollm(sllm, smollm_path):
 def smollm_cache(sllm, smollm):
     with sllm.Cache(smollm, threads=2) as cache:
         yield cache
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "heavy: a real-model case (seconds, not milliseconds); still run by "
+                   "default, deselect with -m 'not heavy'")
