@@ -118,6 +118,15 @@ bool kv_pool_register(kv_pool *pool, int32_t id, const block_hash *parent_hash,
     return true;
 }
 
+bool kv_pool_indexes(const kv_pool *pool, int32_t id, const block_hash *parent_hash, const block_hash *hash,
+                     const int32_t *tokens) {
+    int32_t found = prefix_index_find(&pool->index, hash);
+    if (found < 0) return false;
+    if (found == id) return true;
+    return memcmp(pool->blocks[found].parent_hash.bytes, parent_hash->bytes, HASH_BYTES) == 0 &&
+           memcmp(block_tokens(pool, found), tokens, pool->block_size * sizeof *tokens) == 0;
+}
+
 void kv_pool_release(kv_pool *pool, const int32_t *ids, size_t n_ids) {
     for (size_t i = n_ids; i-- > 0;) {
         int32_t id = ids[i];

@@ -59,6 +59,14 @@ sllm_status kv_pool_alloc(kv_pool *pool, int32_t *out_id);
 bool kv_pool_register(kv_pool *pool, int32_t id, const block_hash *parent_hash,
                       const block_hash *hash, const int32_t *tokens);
 
+/* True when the index holds `hash` for block `id` itself, or for a block with the same
+ * parent hash and token ids (an equivalent block another request registered first). A
+ * caller registering a chain checks each block with this before registering the next:
+ * a child is findable only through the block indexed under its parent hash, so it must
+ * not be registered when that block holds other tokens (a hash collision). */
+bool kv_pool_indexes(const kv_pool *pool, int32_t id, const block_hash *parent_hash, const block_hash *hash,
+                     const int32_t *tokens);
+
 /* Unpins blocks, last first, so a released conversation's tail is evicted before the
  * prefix it may share with others. */
 void kv_pool_release(kv_pool *pool, const int32_t *ids, size_t n_ids);

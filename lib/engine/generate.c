@@ -39,6 +39,7 @@ typedef struct generation {
     size_t n_table;
     size_t n_hit_blocks;
     size_t n_registered;                /* blocks [0, n_registered) are findable */
+    bool chain_broken;                  /* a colliding block holds our hash: register no more */
     block_hash root;
     block_hash *hashes;                 /* chain hashes of the sequence's full blocks */
     size_t n_hashes;
@@ -264,19 +265,25 @@ static sllm_status admit(generation *g) {
     return SLLM_OK;
 }
 
-/* Makes every full block of the computed sequence findable (once prefix caching is on). */
+/* Makes every full block of the computed sequence findable (once prefix caching is on).
+ * A block's K/V depend on its whole prefix, but a match reaches block i through whatever
+ * block the index holds under hash i-1. So registering stops for good at the first block
+ * whose hash is held by a block with other tokens (a collision, e.g. under the
+ * test_weak_hashes hook): our later blocks would be served after that block's prefix. */
 static sllm_status register_blocks(generation *g) {
     sllm_cache *cache = g->cache;
-    if (!cache->prefix_caching) return SLLM_OK;
+    if (!cache->prefix_caching || g->chain_broken) return SLLM_OK;
     size_t block_size = cache->blocks.block_size;
     size_t n_full = g->n_kv / block_size;
     if (n_full <= g->n_registered) return SLLM_OK;
     sllm_status status = extend_hashes(g, n_full);
     if (status != SLLM_OK) return status;
     pthread_mutex_lock(&cache->mutex);
-    for (size_t i = g->n_registered; i < n_full; i++) {
+    for (size_t i = g->n_registered; i < n_full && !g->chain_broken; i++) {
         const block_hash *parent = i == 0 ? &g->root : &g->hashes[i - 1];
-        kv_pool_register(&cache->blocks, g->table[i], parent, &g->hashes[i], g->sequence.data + i * block_size);
+        const int32_t *tokens = g->sequence.data + i * block_size;
+        kv_pool_register(&cache->blocks, g->table[i], parent, &g->hashes[i], tokens);
+        g->chain_broken = !kv_pool_indexes(&cache->blocks, g->table[i], parent, &g->hashes[i], tokens);
     }
     pthread_mutex_unlock(&cache->mutex);
     g->n_registered = n_full;
