@@ -29,6 +29,15 @@
 #include "backend/cpu/cpu_dot_x86.h"
 
 #define AVX512_INLINE static inline __attribute__((always_inline))
+/* Register tiles only work when these small loops are fully unrolled. */
+#if defined(__clang__)
+#define AVX512_UNROLL _Pragma("unroll")
+#else
+#define AVX512_UNROLL _Pragma("GCC unroll 16")
+#endif
+/* Decode reads 16 row streams at once: prefetch each far enough ahead to cover DRAM
+ * latency at full bandwidth (the hardware prefetcher does not track that many). */
+enum { AVX512_PREFETCH_BYTES = 384 };
 
 enum { Q32_PREFILL_MIN_TOKENS = 4, Q32_CHUNK_BLOCKS = 32, Q32_TOKEN_GROUP = 8 };
 
@@ -118,15 +127,15 @@ AVX512_INLINE __m512i q32_act2(uint32_t type, const cpu_block_q8a *x) {
  * and of block b+1: out[0] lane r = row r's block-b sum, out[1] the same for b+1. */
 AVX512_INLINE void q32_reduce16(uint32_t type, const __m512i *rows, __m512i *out) {
     __m512i pairs[8], quads[4], halves[2];
-    for (int i = 0; i < 8; i++)
+    AVX512_UNROLL for (int i = 0; i < 8; i++)
         pairs[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(rows[2 * i], rows[2 * i + 1]),
                                     _mm512_unpackhi_epi32(rows[2 * i], rows[2 * i + 1]));
     /* quads[q], 128-bit lane j: rows 4q..4q+3 summed over the source's lane j */
-    for (int i = 0; i < 4; i++)
+    AVX512_UNROLL for (int i = 0; i < 4; i++)
         quads[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(pairs[2 * i], pairs[2 * i + 1]),
                                     _mm512_unpackhi_epi64(pairs[2 * i], pairs[2 * i + 1]));
     /* halves[h] lanes: [quad 2h block b, quad 2h block b+1, quad 2h+1 b, quad 2h+1 b+1] */
-    for (int i = 0; i < 2; i++) {
+    AVX512_UNROLL for (int i = 0; i < 2; i++) {
         __m512i a = quads[2 * i], c = quads[2 * i + 1];
         if (type == GGML_TYPE_Q8_0)
             halves[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(a, c, _MM_SHUFFLE(2, 0, 2, 0)),
@@ -173,7 +182,10 @@ AVX512_INLINE void q32_decode_tile(uint32_t type, const uint8_t *w, size_t w_row
         __m512i correction = q32_zero_point(type) == 0 ? _mm512_setzero_si512()
             : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), zero_point, act));
         size_t offset = (size_t)b * (size_t)bytes;
-        for (int r = 0; r < 16; r++) partial[r] = _mm512_dpbusd_epi32(correction, q32_levels2(type, rows[r] + offset), act);
+        AVX512_UNROLL for (int r = 0; r < 16; r++) {
+            _mm_prefetch((const char *)rows[r] + offset + AVX512_PREFETCH_BYTES, _MM_HINT_T0);
+            partial[r] = _mm512_dpbusd_epi32(correction, q32_levels2(type, rows[r] + offset), act);
+        }
         q32_reduce16(type, partial, sums);
         __m512 d0, d1;
         q32_scales16(type, w + offset, row_offsets, &d0, &m0);
@@ -214,19 +226,19 @@ AVX512_INLINE void q32_prefill_group(uint32_t type, const q32_tile *tile, int64_
     for (int64_t b = 0; b < n_blocks; b++) {
         const cpu_block_q8a *xb[Q32_TOKEN_GROUP];
         __m512i sums[Q32_TOKEN_GROUP];
-        for (int t = 0; t < n_tokens; t++) {
+        AVX512_UNROLL for (int t = 0; t < n_tokens; t++) {
             xb[t] = (const cpu_block_q8a *)(x + (size_t)t * x_row_bytes) + b0 + b;
             sums[t] = _mm512_set1_epi32(-zero_point * xb[t]->sum);
         }
-        for (int k = 0; k < 8; k++) {
+        AVX512_UNROLL for (int k = 0; k < 8; k++) {
             __m512i levels = _mm512_load_si512(&tile->levels[b][k]);
-            for (int t = 0; t < n_tokens; t++) {
+            AVX512_UNROLL for (int t = 0; t < n_tokens; t++) {
                 int32_t quads;
                 memcpy(&quads, xb[t]->qs + 4 * k, 4);
                 sums[t] = _mm512_dpbusd_epi32(sums[t], levels, _mm512_set1_epi32(quads));
             }
         }
-        for (int t = 0; t < n_tokens; t++) acc[t] = q32_chain(type, acc[t], sums[t], tile->d[b], tile->m[b], xb[t]);
+        AVX512_UNROLL for (int t = 0; t < n_tokens; t++) acc[t] = q32_chain(type, acc[t], sums[t], tile->d[b], tile->m[b], xb[t]);
     }
 }
 
@@ -298,14 +310,198 @@ AVX512_GEMM32(avx512_gemm_q5_0, GGML_TYPE_Q5_0, x86_gemm_q5_0)
 AVX512_GEMM32(avx512_gemm_q5_1, GGML_TYPE_Q5_1, x86_gemm_q5_1)
 AVX512_GEMM32(avx512_gemm_q8_0, GGML_TYPE_Q8_0, x86_gemm_q8_0)
 
+/* ---- K-quants (Q4_K, Q5_K, Q6_K): one super-block of a 16-row tile at a time ----
+ * Each row's super-block is unpacked once (levels as unsigned bytes, sub-block scales
+ * widened to int16 lanes) and reused for every token: vpmaddubsw then vpdpwssd with the
+ * scales gives exact int32 partial sums, reduced across rows by q32_reduce16. Q6_K's -32
+ * and Q4_K/Q5_K's mins use the activation block's bsums (exact integers too). */
+
+typedef struct {
+    __m512i levels[16][4];
+    __m512i scales[16][4];  /* int16 scale of each maddubs pair, matching levels */
+    __m256i extra[16];      /* Q4_K/Q5_K: the 8 mins (int16); Q6_K: -32 * the 16 scales */
+} kq_tile;
+
+AVX512_INLINE int kq_block_bytes(uint32_t type) {
+    return type == GGML_TYPE_Q4_K ? 144 : type == GGML_TYPE_Q5_K ? 176 : 210;
+}
+
+/* Six-bit scales and mins of a Q4_K/Q5_K block as bytes (ggml's bit shuffle). */
+AVX512_INLINE void kq_scales_mins(const uint8_t *packed, uint32_t out[4]) {
+    uint32_t words[3];
+    memcpy(words, packed, 12);
+    out[0] = words[0] & 0x3f3f3f3fu;
+    out[1] = (words[2] & 0x0f0f0f0fu) | (((words[0] >> 6) & 0x03030303u) << 4);
+    out[2] = words[1] & 0x3f3f3f3fu;
+    out[3] = ((words[2] >> 4) & 0x0f0f0f0fu) | (((words[1] >> 6) & 0x03030303u) << 4);
+}
+
+/* Levels j = 0..3 of a Q4_K/Q5_K row: [sub-blocks 0|2], [1|3], [4|6], [5|7]. */
+AVX512_INLINE void kq_unpack_q45(uint32_t type, const uint8_t *block, __m512i *levels, __m512i *scales, __m256i *mins) {
+    const uint8_t *qs = block + (type == GGML_TYPE_Q4_K ? 16 : 48);
+    const __m512i low_mask = _mm512_set1_epi8(0x0f);
+    AVX512_UNROLL for (int half = 0; half < 2; half++) {
+        __m512i packed = _mm512_loadu_si512((const void *)(qs + 64 * half));
+        levels[2 * half] = _mm512_and_si512(packed, low_mask);
+        levels[2 * half + 1] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_mask);
+    }
+    if (type == GGML_TYPE_Q5_K) {
+        __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(block + 16)));
+        const __m512i sixteen = _mm512_set1_epi8(16);
+        AVX512_UNROLL for (int j = 0; j < 4; j++) {
+            /* levels[j] holds sub-blocks (j/2)*4 + j%2 and +2: qh bits of those sub-blocks */
+            int bit = (j / 2) * 4 + j % 2;
+            __m512i select = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << bit)), _mm256_set1_epi8((char)(1 << (bit + 2))), 1);
+            levels[j] = _mm512_mask_add_epi8(levels[j], _mm512_test_epi8_mask(qh, select), levels[j], sixteen);
+        }
+    }
+    uint32_t bytes[4];
+    kq_scales_mins(block + 4, bytes);
+    __m512i scale16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)bytes[1], (int)bytes[0])));
+    AVX512_UNROLL for (int j = 0; j < 4; j++) {
+        int first = (j / 2) * 4 + j % 2;
+        __m512i index = _mm512_inserti64x4(_mm512_set1_epi16((short)first), _mm256_set1_epi16((short)(first + 2)), 1);
+        scales[j] = _mm512_permutexvar_epi16(index, scale16);
+    }
+    *mins = _mm256_castsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)bytes[3], (int)bytes[2])));
+}
+
+/* Levels j = 0..3 of a Q6_K row: elements 64j..64j+63 in order. */
+AVX512_INLINE void kq_unpack_q6(const uint8_t *block, __m512i *levels, __m512i *scales, __m256i *extra) {
+    const cpu_block_q6_K *q6 = (const cpu_block_q6_K *)block;
+    const __m512i low_mask = _mm512_set1_epi8(0x0f), two_bits = _mm512_set1_epi8(3);
+    AVX512_UNROLL for (int half = 0; half < 2; half++) {
+        __m512i ql = _mm512_loadu_si512((const void *)(q6->ql + 64 * half));
+        __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(q6->qh + 32 * half)));
+        /* quarters 0|1 take qh bits 0-1|2-3, quarters 2|3 bits 4-5|6-7 */
+        __m512i high01 = _mm512_and_si512(_mm512_srlv_epi16(qh, _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1)), two_bits);
+        __m512i high23 = _mm512_and_si512(_mm512_srlv_epi16(qh, _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1)), two_bits);
+        levels[2 * half] = _mm512_or_si512(_mm512_and_si512(ql, low_mask), _mm512_slli_epi16(high01, 4));
+        levels[2 * half + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low_mask), _mm512_slli_epi16(high23, 4));
+    }
+    __m256i scale16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)q6->scales));
+    AVX512_UNROLL for (int j = 0; j < 4; j++) {
+        __m512i index = _mm512_add_epi16(_mm512_set1_epi16((short)(4 * j)),
+                                         _mm512_srli_epi16(_mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+                                                                            15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3));
+        scales[j] = _mm512_permutexvar_epi16(index, _mm512_castsi256_si512(scale16));
+    }
+    *extra = _mm256_mullo_epi16(scale16, _mm256_set1_epi16(-32));
+}
+
+/* The activation quants in the byte order of the unpacked levels. */
+AVX512_INLINE void kq_act(uint32_t type, const cpu_block_q8k *x, __m512i *act) {
+    if (type == GGML_TYPE_Q6_K) {
+        AVX512_UNROLL for (int j = 0; j < 4; j++) act[j] = _mm512_loadu_si512((const void *)(x->qs + 64 * j));
+        return;
+    }
+    AVX512_UNROLL for (int j = 0; j < 4; j++) {
+        const int8_t *first = x->qs + 128 * (j / 2) + 32 * (j % 2);
+        act[j] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)first)),
+                                    _mm256_loadu_si256((const __m256i *)(first + 64)), 1);
+    }
+}
+
+/* Sums the four int32 lanes of each of 16 rows (xmm per row): lane r = row r. */
+AVX512_INLINE __m512i kq_reduce16_x4(const __m128i *rows) {
+    __m512i quads[4], pairs[2];
+    AVX512_UNROLL for (int q = 0; q < 4; q++)
+        quads[q] = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(_mm512_castsi128_si512(rows[q]), rows[q + 4], 1),
+                                                         rows[q + 8], 2), rows[q + 12], 3);
+    /* quads[q] 128-bit lane i holds row 4i + q */
+    AVX512_UNROLL for (int i = 0; i < 2; i++)
+        pairs[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(quads[2 * i], quads[2 * i + 1]),
+                                    _mm512_unpackhi_epi32(quads[2 * i], quads[2 * i + 1]));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(pairs[0], pairs[1]), _mm512_unpackhi_epi64(pairs[0], pairs[1]));
+}
+
+AVX512_INLINE void kq_tokens(uint32_t type, const kq_tile *tile, __m512 d, __m512 dmin, const uint8_t *x,
+                             size_t x_row_bytes, int64_t b, int64_t n_tokens, __m512 *acc) {
+    for (int64_t t = 0; t < n_tokens; t++) {
+        const cpu_block_q8k *xb = (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes) + b;
+        __m512i act[4], partial[16], sums[2];
+        __m128i min_parts[16];
+        kq_act(type, xb, act);
+        __m256i bsums = _mm256_loadu_si256((const __m256i *)xb->bsums);
+        __m128i bsum8 = _mm256_cvtepi32_epi16(_mm256_madd_epi16(bsums, _mm256_set1_epi16(1)));
+        AVX512_UNROLL for (int r = 0; r < 16; r++) {
+            __m512i sum = type == GGML_TYPE_Q6_K
+                ? _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_madd_epi16(tile->extra[r], bsums), 0)
+                : _mm512_setzero_si512();
+            AVX512_UNROLL for (int j = 0; j < 4; j++)
+                sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(tile->levels[r][j], act[j]), tile->scales[r][j]);
+            partial[r] = sum;
+            if (type != GGML_TYPE_Q6_K) min_parts[r] = _mm_madd_epi16(_mm256_castsi256_si128(tile->extra[r]), bsum8);
+        }
+        q32_reduce16(GGML_TYPE_Q8_0, partial, sums);
+        __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(xb->d));
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sums[0], sums[1])), scale, acc[t]);
+        if (type != GGML_TYPE_Q6_K)
+            acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(kq_reduce16_x4(min_parts)), _mm512_mul_ps(dmin, _mm512_set1_ps(xb->d)), acc[t]);
+    }
+}
+
+AVX512_INLINE void kq_tile_rows(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows, const uint8_t *x,
+                                size_t x_row_bytes, int64_t n_tokens, int64_t n_blocks, kq_tile *tile, float *y,
+                                int64_t y_stride) {
+    const int bytes = kq_block_bytes(type);
+    const uint8_t *rows[16];
+    for (int r = 0; r < 16; r++) rows[r] = w + (size_t)(r < n_rows ? r : n_rows - 1) * w_row_bytes;
+    __m512i row_offsets = q32_row_offsets(w_row_bytes, n_rows);
+    __m512 acc[64];
+    for (int64_t t = 0; t < n_tokens; t++) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < n_blocks; b++) {
+        size_t offset = (size_t)b * (size_t)bytes;
+        AVX512_UNROLL for (int r = 0; r < 16; r++) {
+            const uint8_t *block = rows[r] + offset;
+            AVX512_UNROLL for (int line = 0; line < 4; line++)
+                _mm_prefetch((const char *)block + bytes + 64 * line, _MM_HINT_T0);
+            if (type == GGML_TYPE_Q6_K) kq_unpack_q6(block, tile->levels[r], tile->scales[r], &tile->extra[r]);
+            else kq_unpack_q45(type, block, tile->levels[r], tile->scales[r], &tile->extra[r]);
+        }
+        /* Q4_K/Q5_K: d and dmin are the block's first two halves; Q6_K: d is its last */
+        __m512i words = _mm512_i32gather_epi32(row_offsets, (const void *)(w + offset + (type == GGML_TYPE_Q6_K ? 206 : 0)), 1);
+        __m512 d, dmin = _mm512_setzero_ps();
+        if (type == GGML_TYPE_Q6_K) {
+            d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16)));
+        } else {
+            d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
+            dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16)));
+        }
+        kq_tokens(type, tile, d, dmin, x, x_row_bytes, b, n_tokens, acc);
+    }
+    for (int64_t t = 0; t < n_tokens; t++) _mm512_mask_storeu_ps(y + t * y_stride, (__mmask16)((1u << n_rows) - 1), acc[t]);
+}
+
+AVX512_INLINE void kq_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
+                           size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    kq_tile tile; /* 17 KiB on the stack: kernels keep no state between calls */
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += 64) {
+        int64_t nt = n_tokens - t0 < 64 ? n_tokens - t0 : 64;
+        for (int64_t r = 0; r < n_rows; r += 16)
+            kq_tile_rows(type, w + (size_t)r * w_row_bytes, w_row_bytes, n_rows - r < 16 ? (int)(n_rows - r) : 16,
+                         x + (size_t)t0 * x_row_bytes, x_row_bytes, nt, n_cols / 256, &tile, y + t0 * y_stride + r, y_stride);
+    }
+}
+
+#define AVX512_GEMM_K(name, type)                                                                    \
+    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,          \
+                     size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) { \
+        kq_gemm(type, w, w_row_bytes, n_rows, x, x_row_bytes, n_tokens, n_cols, y, y_stride);         \
+    }
+
+AVX512_GEMM_K(avx512_gemm_q4_K, GGML_TYPE_Q4_K)
+AVX512_GEMM_K(avx512_gemm_q5_K, GGML_TYPE_Q5_K)
+AVX512_GEMM_K(avx512_gemm_q6_K, GGML_TYPE_Q6_K)
+
 static const cpu_kernels avx512_kernels = {
     .name = "avx512",
     .gemm = {
         [GGML_TYPE_F32] = x86_gemm_f32, [GGML_TYPE_F16] = x86_gemm_f16, [GGML_TYPE_BF16] = x86_gemm_bf16,
         [GGML_TYPE_Q4_0] = avx512_gemm_q4_0, [GGML_TYPE_Q4_1] = avx512_gemm_q4_1,
         [GGML_TYPE_Q5_0] = avx512_gemm_q5_0, [GGML_TYPE_Q5_1] = avx512_gemm_q5_1,
-        [GGML_TYPE_Q8_0] = avx512_gemm_q8_0, [GGML_TYPE_Q4_K] = x86_gemm_q4_K,
-        [GGML_TYPE_Q5_K] = x86_gemm_q5_K, [GGML_TYPE_Q6_K] = x86_gemm_q6_K,
+        [GGML_TYPE_Q8_0] = avx512_gemm_q8_0, [GGML_TYPE_Q4_K] = avx512_gemm_q4_K,
+        [GGML_TYPE_Q5_K] = avx512_gemm_q5_K, [GGML_TYPE_Q6_K] = avx512_gemm_q6_K,
     },
 };
 

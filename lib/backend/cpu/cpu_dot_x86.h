@@ -109,7 +109,7 @@ static inline void x86_rows_blocks32(uint32_t type, int has_min, const uint8_t *
 }
 
 #define X86_GEMM32(name, type, has_min)                                                     \
-    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x, \
+    __attribute__((unused)) static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x, \
                      size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y,          \
                      int64_t y_stride) {                                                      \
         float acc[4 * 64];                                                                   \
@@ -175,7 +175,7 @@ static inline void x86_float_rows(uint32_t type, const uint8_t *w, size_t w_row_
 }
 
 #define X86_GEMM_FLOAT(name, type)                                                           \
-    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x, \
+    __attribute__((unused)) static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x, \
                      size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y,          \
                      int64_t y_stride) {                                                      \
         float out[4];                                                                        \
@@ -287,7 +287,7 @@ static inline float x86_k_accumulate(uint32_t type, const x86_super_block *w, co
 }
 
 #define X86_GEMM_K(name, type)                                                                \
-    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,  \
+    __attribute__((unused)) static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,  \
                      size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y,           \
                      int64_t y_stride) {                                                       \
         float acc[64];                                                                        \
