@@ -65,7 +65,7 @@ static void *generate_reply(void *arg) {
     job *j = arg;
     sllm_generate_params params;
     sllm_generate_params_init(&params);
-    params.max_tokens = 80;
+    params.max_tokens = 48;
     params.temperature = 0;
     sllm_status status = sllm_generate(j->cache, j->request, &params, on_text, j->speech, &j->result);
     pthread_mutex_lock(&j->speech->lock);
