@@ -3,7 +3,7 @@ compiled against build/lib/libstatelessllm.a (-Wall -Wextra -Werror), as is ever
 marked `<!-- snippet: fragment -->` (wrapped in a main, its #include lines hoisted), and
 run when SmolLM2 is present; every ```python block marked `<!-- snippet: run -->` is run.
 A run happens in a scratch directory where models/SmolLM2-135M-Instruct.Q4_1.gguf and
-model.gguf both name SmolLM2, and must exit 0."""
+model.gguf both name SmolLM2 and build/ is the build tree, and must exit 0."""
 import os
 import pathlib
 import re
@@ -68,8 +68,9 @@ def _link_flags():
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, models_dir):
-    """A scratch working directory whose model paths point at SmolLM2, or None."""
+def run_dir(tmp_path_factory, models_dir, build_dir):
+    """A scratch working directory that looks like the repository root to a snippet
+    (build/ is the build tree; the model paths point at SmolLM2), or None."""
     smollm = models_dir / SMOLLM_NAME
     if not smollm.exists():
         return None
@@ -77,6 +78,7 @@ def run_dir(tmp_path_factory, models_dir):
     (directory / "models").mkdir()
     (directory / "models" / SMOLLM_NAME).symlink_to(smollm)
     (directory / "model.gguf").symlink_to(smollm)
+    (directory / "build").symlink_to(build_dir)
     return directory
 
 
