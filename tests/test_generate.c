@@ -18,51 +18,9 @@
 #include "statelessllm.h"
 #include "testutil.h"
 
-enum { MAX_TURNS = 12, REPLY_TOKENS = 6 };
+enum { MAX_TURNS = FIXTURE_MAX_TURNS, REPLY_TOKENS = 6 };
 
-/* ---- recording every logits vector and token a conversation produces ------------------ */
-
-typedef struct recording {
-    int64_t n_vocab;
-    float *logits;              /* n_logits vectors of n_vocab */
-    size_t n_logits, cap_logits;
-    int32_t tokens[MAX_TURNS * 64];
-    size_t n_tokens;
-    size_t turn_tokens[MAX_TURNS];
-    uint64_t prompt[MAX_TURNS], cached[MAX_TURNS];
-    sllm_finish_reason finish[MAX_TURNS];
-} recording;
-
-static void record_logits(void *user, const float *logits, int64_t n_vocab) {
-    recording *rec = user;
-    ck_assert_int_eq(n_vocab, rec->n_vocab);
-    if (rec->n_logits == rec->cap_logits) {
-        rec->cap_logits = rec->cap_logits ? 2 * rec->cap_logits : 64;
-        rec->logits = realloc(rec->logits, rec->cap_logits * (size_t)n_vocab * sizeof *rec->logits);
-        ck_assert_ptr_nonnull(rec->logits);
-    }
-    memcpy(rec->logits + rec->n_logits++ * (size_t)n_vocab, logits, (size_t)n_vocab * sizeof *logits);
-}
-
-static void recording_init(recording *rec, const sllm_model *model) {
-    memset(rec, 0, sizeof *rec);
-    rec->n_vocab = sllm_model_n_vocab(model);
-}
-
-static void recording_free(recording *rec) { free(rec->logits); }
-
-static void assert_recordings_equal(const recording *a, const recording *b, const char *what) {
-    ck_assert_msg(a->n_tokens == b->n_tokens, "%s: %zu tokens vs %zu", what, a->n_tokens, b->n_tokens);
-    ck_assert_msg(memcmp(a->tokens, b->tokens, a->n_tokens * sizeof a->tokens[0]) == 0, "%s: tokens differ", what);
-    ck_assert_msg(memcmp(a->turn_tokens, b->turn_tokens, sizeof a->turn_tokens) == 0, "%s: turn lengths differ", what);
-    ck_assert_msg(memcmp(a->prompt, b->prompt, sizeof a->prompt) == 0, "%s: prompt lengths differ", what);
-    ck_assert_msg(memcmp(a->finish, b->finish, sizeof a->finish) == 0, "%s: finish reasons differ", what);
-    ck_assert_msg(a->n_logits == b->n_logits, "%s: %zu logits vectors vs %zu", what, a->n_logits, b->n_logits);
-    for (size_t i = 0; i < a->n_logits; i++)
-        ck_assert_msg(memcmp(a->logits + i * (size_t)a->n_vocab, b->logits + i * (size_t)b->n_vocab,
-                             (size_t)a->n_vocab * sizeof(float)) == 0,
-                      "%s: logits vector %zu differs", what, i);
-}
+typedef fixture_recording recording;
 
 /* ---- conversations ---------------------------------------------------------------------- */
 
@@ -102,45 +60,38 @@ static void run_distractor(sllm_cache *cache, size_t n_blocks, int turn) {
 /* Plays a conversation as a host does: every turn re-sends the whole history, the
  * assistant's replies with the token ids their results returned. */
 static void run_conversation(sllm_cache *cache, const conversation_options *options, recording *rec) {
-    char replies[MAX_TURNS][512];
-    int32_t reply_tokens[MAX_TURNS][64];
-    size_t reply_len[MAX_TURNS], reply_n_tokens[MAX_TURNS];
-    generate_hooks hooks = { record_logits, rec };
+    fixture_conversation *conversation = fixture_conversation_create(options->topic, rec);
     for (int turn = 0; turn < options->n_turns; turn++) {
         if (options->clear_before_each_turn) ck_assert_int_eq(sllm_cache_clear(cache), SLLM_OK);
         if (options->distractor_blocks > 0) run_distractor(cache, options->distractor_blocks, turn);
-        sllm_request *req = fixture_conversation_request(options->topic, turn, replies, reply_len, reply_tokens,
-                                                         reply_n_tokens);
-        sllm_result result;
-        sllm_result_init(&result);
-        sllm_status status = engine_generate(cache, req, options->params, NULL, NULL, &result, &hooks);
-        ck_assert_msg(status == SLLM_OK, "turn %d: %s", turn, sllm_last_error());
-        ck_assert_uint_le(result.n_tokens, 64);
-        ck_assert_uint_lt(result.text_len, sizeof replies[0]);
-        memcpy(replies[turn], result.text, result.text_len);
-        reply_len[turn] = result.text_len;
-        memcpy(reply_tokens[turn], result.tokens, result.n_tokens * sizeof *result.tokens);
-        reply_n_tokens[turn] = result.n_tokens;
-        memcpy(rec->tokens + rec->n_tokens, result.tokens, result.n_tokens * sizeof *result.tokens);
-        rec->n_tokens += result.n_tokens;
-        rec->turn_tokens[turn] = result.n_tokens;
-        rec->prompt[turn] = result.prompt_tokens;
-        rec->cached[turn] = result.cached_tokens;
-        rec->finish[turn] = result.finish_reason;
-        sllm_result_free(&result);
-        sllm_request_free(req);
+        fixture_play_turn(cache, conversation, options->params);
     }
+    free(conversation);
 }
 
-static sllm_cache *open_cache(sllm_model *model, uint64_t budget_bytes, int prefix_caching) {
+typedef struct cache_options {
+    uint64_t budget_bytes;      /* 0: the default */
+    int prefix_caching;
+    int n_threads;
+    sllm_kv_dtype kv_dtype;
+} cache_options;
+
+static sllm_cache *open_cache_with(sllm_model *model, const cache_options *options) {
     sllm_cache_params params;
     sllm_cache_params_init(&params);
-    params.n_threads = 2;
-    params.prefix_caching = prefix_caching;
-    if (budget_bytes) params.budget_bytes = budget_bytes;
+    params.n_threads = options->n_threads;
+    params.prefix_caching = options->prefix_caching;
+    params.kv_dtype = options->kv_dtype;
+    if (options->budget_bytes) params.budget_bytes = options->budget_bytes;
     sllm_cache *cache = NULL;
     ck_assert_msg(sllm_cache_create(model, &params, &cache) == SLLM_OK, "cache: %s", sllm_last_error());
     return cache;
+}
+
+/* One compute thread: the machine running the suite is small and shared. */
+static sllm_cache *open_cache(sllm_model *model, uint64_t budget_bytes, int prefix_caching) {
+    cache_options options = { budget_bytes, prefix_caching, 1, SLLM_KV_F16 };
+    return open_cache_with(model, &options);
 }
 
 static sllm_cache_stats cache_stats(const sllm_cache *cache) {
@@ -168,16 +119,20 @@ static uint64_t expected_cached(const recording *rec, int turn) {
     return usable / FIXTURE_BLOCK_SIZE * FIXTURE_BLOCK_SIZE;
 }
 
-static void check_invisible(const char *weight_type, int n_turns, const sllm_generate_params *params) {
+/* `reference` sets up the reference run's cache; the cleared-cache run uses
+ * `cleared_threads` compute threads (a different count must not change a bit either). */
+static void check_invisible(const char *weight_type, int n_turns, cache_options reference, int cleared_threads,
+                            const sllm_generate_params *params) {
+    cache_options setup = reference;
     sllm_model *model = fixture_load_model(weight_type);
     conversation_options options = { n_turns, 0, 0, params, 1 };
     recording cached, uncached, cleared, small;
-    recording_init(&cached, model);
-    recording_init(&uncached, model);
-    recording_init(&cleared, model);
-    recording_init(&small, model);
+    fixture_recording_init(&cached, model);
+    fixture_recording_init(&uncached, model);
+    fixture_recording_init(&cleared, model);
+    fixture_recording_init(&small, model);
 
-    sllm_cache *cache = open_cache(model, 0, 1);
+    sllm_cache *cache = open_cache_with(model, &setup);
     run_conversation(cache, &options, &cached);
     uint64_t bytes_per_block = cache_stats(cache).bytes_per_block;
     assert_no_block_in_use(cache);
@@ -189,17 +144,20 @@ static void check_invisible(const char *weight_type, int n_turns, const sllm_gen
         if (turn > 0) ck_assert_uint_gt(cached.cached[turn], cached.cached[turn - 1]);
     }
 
-    cache = open_cache(model, 0, 0);
+    setup.prefix_caching = 0;
+    cache = open_cache_with(model, &setup);
     run_conversation(cache, &options, &uncached);
     sllm_cache_free(cache);
-    assert_recordings_equal(&cached, &uncached, "prefix_caching = 0");
+    fixture_assert_recordings_equal(&cached, &uncached, "prefix_caching = 0");
     for (int turn = 0; turn < n_turns; turn++) ck_assert_uint_eq(uncached.cached[turn], 0);
 
-    cache = open_cache(model, 0, 1);
+    setup.prefix_caching = 1;
+    setup.n_threads = cleared_threads;
+    cache = open_cache_with(model, &setup);
     options.clear_before_each_turn = 1;
     run_conversation(cache, &options, &cleared);
     sllm_cache_free(cache);
-    assert_recordings_equal(&cached, &cleared, "cleared before every turn");
+    fixture_assert_recordings_equal(&cached, &cleared, "cleared before every turn");
     for (int turn = 0; turn < n_turns; turn++) ck_assert_uint_eq(cleared.cached[turn], 0);
 
     /* A few blocks more than the largest turn needs, and another tenant between turns: the
@@ -209,7 +167,9 @@ static void check_invisible(const char *weight_type, int n_turns, const sllm_gen
         size_t need = blocks_for(cached.prompt[turn] + REPLY_TOKENS - 1);
         if (need > largest) largest = need;
     }
-    cache = open_cache(model, (largest + 3) * bytes_per_block, 1);
+    setup.n_threads = 1;
+    setup.budget_bytes = (largest + 3) * bytes_per_block;
+    cache = open_cache_with(model, &setup);
     ck_assert_uint_eq(cache_stats(cache).blocks_total, largest + 3);
     options.clear_before_each_turn = 0;
     options.distractor_blocks = largest;
@@ -218,15 +178,15 @@ static void check_invisible(const char *weight_type, int n_turns, const sllm_gen
     ck_assert_uint_gt(stats.evictions, 0);
     assert_no_block_in_use(cache);
     sllm_cache_free(cache);
-    assert_recordings_equal(&cached, &small, "small pool");
+    fixture_assert_recordings_equal(&cached, &small, "small pool");
     int n_turns_recomputed = 0;
     for (int turn = 0; turn < n_turns; turn++) n_turns_recomputed += small.cached[turn] < cached.cached[turn];
     ck_assert_int_gt(n_turns_recomputed, 0);
 
-    recording_free(&cached);
-    recording_free(&uncached);
-    recording_free(&cleared);
-    recording_free(&small);
+    fixture_recording_free(&cached);
+    fixture_recording_free(&uncached);
+    fixture_recording_free(&cleared);
+    fixture_recording_free(&small);
     sllm_model_free(model);
 }
 
@@ -237,7 +197,9 @@ START_TEST(test_cache_is_invisible_greedy) {
     sllm_generate_params_init(&params);
     params.temperature = 0.0f;
     params.max_tokens = REPLY_TOKENS;
-    check_invisible(invisible_types[_i], MAX_TURNS, &params);
+    /* K/V in F16 (the default) for F32 weights, in F32 for the quantized ones. */
+    cache_options reference = { 0, 1, 1, _i == 0 ? SLLM_KV_F16 : SLLM_KV_F32 };
+    check_invisible(invisible_types[_i], MAX_TURNS, reference, _i == 0 ? 2 : 1, &params);
 }
 END_TEST
 
@@ -248,7 +210,8 @@ START_TEST(test_cache_is_invisible_sampled) {
     params.top_p = 0.9f;
     params.seed = 1234;
     params.max_tokens = REPLY_TOKENS;
-    check_invisible(invisible_types[_i], 6, &params);
+    cache_options reference = { 0, 1, 1, SLLM_KV_F16 };
+    check_invisible(invisible_types[_i], 6, reference, 1, &params);
 }
 END_TEST
 
@@ -277,7 +240,7 @@ static void greedy_params(sllm_generate_params *params, int32_t max_tokens) {
 /* Generates and returns the result; the recording (may be NULL) gets every logits vector. */
 static sllm_status generate_recorded(sllm_cache *cache, sllm_request *req, const sllm_generate_params *params,
                                      recording *rec, sllm_result *result) {
-    generate_hooks hooks = { record_logits, rec };
+    generate_hooks hooks = { fixture_record_logits, rec };
     sllm_result_init(result);
     return engine_generate(cache, req, params, NULL, NULL, result, rec ? &hooks : NULL);
 }
@@ -443,19 +406,19 @@ START_TEST(test_forced_collision_never_serves_another_prefix) {
     } while (hz.bytes[0] != hx.bytes[0]);
     /* Z's block first, then X|Y (its block 0 cannot be indexed: the hash is taken). */
     recording scratch, served, expected;
-    recording_init(&scratch, model);
-    recording_init(&served, model);
-    recording_init(&expected, model);
+    fixture_recording_init(&scratch, model);
+    fixture_recording_init(&served, model);
+    fixture_recording_init(&expected, model);
     collision_run(weak, zy, 17, &scratch, NULL);
     collision_run(weak, xy, 33, &scratch, NULL);
     uint64_t cached;
     collision_run(weak, zy, 33, &served, &cached);
     collision_run(fresh, zy, 33, &expected, NULL);
-    assert_recordings_equal(&served, &expected, "weak hashes");
+    fixture_assert_recordings_equal(&served, &expected, "weak hashes");
     ck_assert_uint_eq(cached, 16);
-    recording_free(&scratch);
-    recording_free(&served);
-    recording_free(&expected);
+    fixture_recording_free(&scratch);
+    fixture_recording_free(&served);
+    fixture_recording_free(&expected);
     sllm_cache_free(weak);
     sllm_cache_free(fresh);
     sllm_model_free(model);
@@ -473,14 +436,14 @@ START_TEST(test_weak_hashes_change_no_output) {
         sllm_cache *cache = open_cache(model, 0, 1);
         cache->test_weak_hashes = weak;
         recording *rec = weak ? weakened : normal;
-        recording_init(&rec[0], model);
-        recording_init(&rec[1], model);
+        fixture_recording_init(&rec[0], model);
+        fixture_recording_init(&rec[1], model);
         /* Turn by turn each conversation replays from the start, so interleaving means
          * playing n turns of one, then n turns of the other, for growing n. */
         for (int n_turns = 1; n_turns <= 4; n_turns++)
             for (int c = 0; c < 2; c++) {
-                recording_free(&rec[c]);
-                recording_init(&rec[c], model);
+                fixture_recording_free(&rec[c]);
+                fixture_recording_init(&rec[c], model);
                 conversation_options options = { n_turns, 0, 0, &params, 20 + (unsigned)c };
                 run_conversation(cache, &options, &rec[c]);
             }
@@ -488,9 +451,9 @@ START_TEST(test_weak_hashes_change_no_output) {
         sllm_cache_free(cache);
     }
     for (int c = 0; c < 2; c++) {
-        assert_recordings_equal(&normal[c], &weakened[c], "weak hashes");
-        recording_free(&normal[c]);
-        recording_free(&weakened[c]);
+        fixture_assert_recordings_equal(&normal[c], &weakened[c], "weak hashes");
+        fixture_recording_free(&normal[c]);
+        fixture_recording_free(&weakened[c]);
     }
     sllm_model_free(model);
 }
@@ -611,9 +574,9 @@ START_TEST(test_bad_requests_get_specific_errors_and_leave_the_cache_consistent)
     sllm_model *model = fixture_load_model("tiny");
     sllm_cache *cache = open_cache(model, 0, 1), *fresh = open_cache(model, 0, 1);
     recording before, after, expected;
-    recording_init(&before, model);
-    recording_init(&after, model);
-    recording_init(&expected, model);
+    fixture_recording_init(&before, model);
+    fixture_recording_init(&after, model);
+    fixture_recording_init(&expected, model);
     valid_request_output(cache, &before);
 
     expect_json_error("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}", SLLM_ERR_INVALID_JSON, "line 1");
@@ -652,13 +615,13 @@ START_TEST(test_bad_requests_get_specific_errors_and_leave_the_cache_consistent)
     greedy_params(&params, 5);
 
     /* A prompt of n_ctx tokens leaves no room for a reply; so does a long message. */
-    static int32_t long_prompt[FIXTURE_N_CTX];
-    fill_tokens(long_prompt, FIXTURE_N_CTX, 7);
-    req = tokens_request(long_prompt, FIXTURE_N_CTX);
+    static int32_t long_prompt[FIXTURE_TINY_N_CTX];
+    fill_tokens(long_prompt, FIXTURE_TINY_N_CTX, 7);
+    req = tokens_request(long_prompt, FIXTURE_TINY_N_CTX);
     expect_generate_error(cache, req, &params, SLLM_ERR_CONTEXT_OVERFLOW, "prompt of n_ctx tokens");
     sllm_request_free(req);
-    static char long_text[4 * FIXTURE_N_CTX + 1];
-    for (size_t i = 0; i < 4 * FIXTURE_N_CTX; i++) long_text[i] = "ab cd"[i % 5];
+    static char long_text[4 * FIXTURE_TINY_N_CTX + 1];
+    for (size_t i = 0; i < 4 * FIXTURE_TINY_N_CTX; i++) long_text[i] = "ab cd"[i % 5];
     req = user_request(long_text);
     expect_generate_error(cache, req, &params, SLLM_ERR_CONTEXT_OVERFLOW, "long message");
     sllm_request_free(req);
@@ -680,12 +643,12 @@ START_TEST(test_bad_requests_get_specific_errors_and_leave_the_cache_consistent)
 
     valid_request_output(cache, &after);
     valid_request_output(fresh, &expected);
-    assert_recordings_equal(&before, &expected, "before the bad requests");
-    assert_recordings_equal(&after, &expected, "after the bad requests");
+    fixture_assert_recordings_equal(&before, &expected, "before the bad requests");
+    fixture_assert_recordings_equal(&after, &expected, "after the bad requests");
     assert_no_block_in_use(cache);
-    recording_free(&before);
-    recording_free(&after);
-    recording_free(&expected);
+    fixture_recording_free(&before);
+    fixture_recording_free(&after);
+    fixture_recording_free(&expected);
     sllm_cache_free(cache);
     sllm_cache_free(fresh);
     sllm_model_free(model);
@@ -866,21 +829,22 @@ START_TEST(test_finish_reasons) {
     sllm_request_free(req);
 
     /* The context limit: 3 tokens of room, with max_tokens -1 and with a larger max_tokens. */
-    static int32_t prompt[FIXTURE_N_CTX];
-    fill_tokens(prompt, FIXTURE_N_CTX - 3, 8);
-    req = tokens_request(prompt, FIXTURE_N_CTX - 3);
+    ck_assert_int_eq(sllm_model_n_ctx(model), FIXTURE_TINY_N_CTX);
+    static int32_t prompt[FIXTURE_TINY_N_CTX];
+    fill_tokens(prompt, FIXTURE_TINY_N_CTX - 3, 8);
+    req = tokens_request(prompt, FIXTURE_TINY_N_CTX - 3);
     greedy_params(&params, -1);
     params.ignore_eos = 1;
     ck_assert_int_eq(generate_recorded(cache, req, &params, NULL, &result), SLLM_OK);
     ck_assert_int_eq(result.finish_reason, SLLM_FINISH_LENGTH);
     ck_assert_uint_eq(result.n_tokens, 3);
-    ck_assert_uint_eq(result.prompt_tokens, FIXTURE_N_CTX - 3);
+    ck_assert_uint_eq(result.prompt_tokens, FIXTURE_TINY_N_CTX - 3);
     sllm_result_free(&result);
     params.max_tokens = 100;
     ck_assert_int_eq(generate_recorded(cache, req, &params, NULL, &result), SLLM_OK);
     ck_assert_int_eq(result.finish_reason, SLLM_FINISH_LENGTH);
     ck_assert_uint_eq(result.n_tokens, 3);
-    ck_assert_uint_eq(result.cached_tokens, (FIXTURE_N_CTX - 4) / FIXTURE_BLOCK_SIZE * FIXTURE_BLOCK_SIZE);
+    ck_assert_uint_eq(result.cached_tokens, (FIXTURE_TINY_N_CTX - 4) / FIXTURE_BLOCK_SIZE * FIXTURE_BLOCK_SIZE);
     sllm_result_free(&result);
     /* max_tokens 0: nothing generated, finish LENGTH. */
     params.max_tokens = 0;
@@ -973,7 +937,7 @@ static void check_logprobs(float temperature) {
     params.ignore_eos = 1;
     sllm_request *req = user_request("What are log probabilities?");
     recording rec;
-    recording_init(&rec, model);
+    fixture_recording_init(&rec, model);
     sllm_result result;
     ck_assert_int_eq(generate_recorded(cache, req, &params, &rec, &result), SLLM_OK);
     ck_assert_uint_eq(result.n_tokens, 12);
@@ -1005,7 +969,7 @@ static void check_logprobs(float temperature) {
     }
     sllm_result_free(&result);
     sllm_request_free(req);
-    recording_free(&rec);
+    fixture_recording_free(&rec);
     sllm_cache_free(cache);
     sllm_model_free(model);
 }
@@ -1022,19 +986,19 @@ static void assert_same_as_fresh(sllm_model *model, sllm_cache *cache, sllm_requ
                                  const sllm_generate_params *params) {
     sllm_cache *fresh = open_cache(model, 0, 1);
     recording again, expected;
-    recording_init(&again, model);
-    recording_init(&expected, model);
+    fixture_recording_init(&again, model);
+    fixture_recording_init(&expected, model);
     sllm_result a, b;
     ck_assert_int_eq(generate_recorded(cache, req, params, &again, &a), SLLM_OK);
     ck_assert_int_eq(generate_recorded(fresh, req, params, &expected, &b), SLLM_OK);
     ck_assert_uint_eq(a.n_tokens, b.n_tokens);
     ck_assert_mem_eq(a.tokens, b.tokens, a.n_tokens * sizeof *a.tokens);
     ck_assert_uint_gt(a.cached_tokens, 0);
-    assert_recordings_equal(&again, &expected, "after a cancelled request");
+    fixture_assert_recordings_equal(&again, &expected, "after a cancelled request");
     sllm_result_free(&a);
     sllm_result_free(&b);
-    recording_free(&again);
-    recording_free(&expected);
+    fixture_recording_free(&again);
+    fixture_recording_free(&expected);
     sllm_cache_free(fresh);
 }
 
