@@ -35,11 +35,18 @@
 #else
 #define AVX512_UNROLL _Pragma("GCC unroll 16")
 #endif
-/* Decode reads 16 row streams at once: prefetch each far enough ahead to cover DRAM
- * latency at full bandwidth (the hardware prefetcher does not track that many). */
-enum { AVX512_PREFETCH_BYTES = 384 };
+/* Decode reads a tile's rows chunk by chunk; while it reads one row's chunk it
+ * prefetches the bytes it will read from that row next (the following chunk, or the
+ * same row of the next tile), a whole tile-chunk ahead, enough to cover DRAM latency. */
+#ifndef AVX512_PREFETCH_HINT
+#define AVX512_PREFETCH_HINT _MM_HINT_T1
+#endif
+AVX512_INLINE void avx512_prefetch_next(const uint8_t *row, size_t chunk_bytes, size_t w_row_bytes, int last_chunk) {
+    const uint8_t *next = last_chunk ? row - (w_row_bytes - chunk_bytes) + 16 * w_row_bytes : row + chunk_bytes;
+    for (size_t offset = 0; offset < chunk_bytes; offset += 64) _mm_prefetch((const char *)next + offset, AVX512_PREFETCH_HINT);
+}
 
-enum { Q32_PREFILL_MIN_TOKENS = 4, Q32_CHUNK_BLOCKS = 32, Q32_TOKEN_GROUP = 8 };
+enum { Q32_PREFILL_MIN_TOKENS = 4, Q32_CHUNK_BLOCKS = 32, Q32_TOKEN_GROUP = 8, Q32_DECODE_PAIRS = 16 };
 
 AVX512_INLINE int q32_block_bytes(uint32_t type) {
     switch (type) {
@@ -168,30 +175,40 @@ AVX512_INLINE __m512i q32_row_offsets(size_t w_row_bytes, int n_rows) {
     return _mm512_mullo_epi32(rows, _mm512_set1_epi32((int)w_row_bytes));
 }
 
-/* Up to 16 rows (n_rows), one token, an even number of blocks. */
+/* Up to 16 rows (n_rows), one token, an even number of blocks. Rows are read one after
+ * the other through a chunk of Q32_DECODE_PAIRS block pairs (one sequential stream, as
+ * the 16 rows are contiguous), the per-row partial vectors are kept in L1, then reduced
+ * across rows block by block. */
 AVX512_INLINE void q32_decode_tile(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows,
                                    const cpu_block_q8a *x, int64_t n_blocks, float *y) {
     const int bytes = q32_block_bytes(type);
-    const uint8_t *rows[16];
-    for (int r = 0; r < 16; r++) rows[r] = w + (size_t)(r < n_rows ? r : n_rows - 1) * w_row_bytes;
     __m512i row_offsets = q32_row_offsets(w_row_bytes, n_rows);
     const __m512i zero_point = _mm512_set1_epi8((char)q32_zero_point(type));
+    __m512i act[Q32_DECODE_PAIRS], correction[Q32_DECODE_PAIRS], partial[Q32_DECODE_PAIRS][16];
     __m512 acc = _mm512_setzero_ps(), m0 = acc, m1 = acc;
-    for (int64_t b = 0; b < n_blocks; b += 2) {
-        __m512i act = q32_act2(type, x + b), partial[16], sums[2];
-        __m512i correction = q32_zero_point(type) == 0 ? _mm512_setzero_si512()
-            : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), zero_point, act));
-        size_t offset = (size_t)b * (size_t)bytes;
-        AVX512_UNROLL for (int r = 0; r < 16; r++) {
-            _mm_prefetch((const char *)rows[r] + offset + AVX512_PREFETCH_BYTES, _MM_HINT_T0);
-            partial[r] = _mm512_dpbusd_epi32(correction, q32_levels2(type, rows[r] + offset), act);
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += 2 * Q32_DECODE_PAIRS) {
+        int n_pairs = n_blocks - b0 < 2 * Q32_DECODE_PAIRS ? (int)(n_blocks - b0) / 2 : Q32_DECODE_PAIRS;
+        for (int p = 0; p < n_pairs; p++) {
+            act[p] = q32_act2(type, x + b0 + 2 * p);
+            correction[p] = q32_zero_point(type) == 0 ? _mm512_setzero_si512()
+                : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), zero_point, act[p]));
         }
-        q32_reduce16(type, partial, sums);
-        __m512 d0, d1;
-        q32_scales16(type, w + offset, row_offsets, &d0, &m0);
-        q32_scales16(type, w + offset + bytes, row_offsets, &d1, &m1);
-        acc = q32_chain(type, acc, sums[0], d0, m0, x + b);
-        acc = q32_chain(type, acc, sums[1], d1, m1, x + b + 1);
+        for (int r = 0; r < 16; r++) {
+            const uint8_t *row = w + (size_t)(r < n_rows ? r : n_rows - 1) * w_row_bytes + (size_t)b0 * (size_t)bytes;
+            avx512_prefetch_next(row, (size_t)(2 * n_pairs * bytes), w_row_bytes, b0 + 2 * n_pairs >= n_blocks);
+            for (int p = 0; p < n_pairs; p++)
+                partial[p][r] = _mm512_dpbusd_epi32(correction[p], q32_levels2(type, row + (size_t)(2 * p * bytes)), act[p]);
+        }
+        for (int p = 0; p < n_pairs; p++) {
+            __m512i sums[2];
+            q32_reduce16(type, partial[p], sums);
+            size_t offset = (size_t)(b0 + 2 * p) * (size_t)bytes;
+            __m512 d0, d1;
+            q32_scales16(type, w + offset, row_offsets, &d0, &m0);
+            q32_scales16(type, w + offset + bytes, row_offsets, &d1, &m1);
+            acc = q32_chain(type, acc, sums[0], d0, m0, x + b0 + 2 * p);
+            acc = q32_chain(type, acc, sums[1], d1, m1, x + b0 + 2 * p + 1);
+        }
     }
     _mm512_mask_storeu_ps(y, (__mmask16)((1u << n_rows) - 1), acc);
 }
@@ -206,15 +223,30 @@ typedef struct {
 AVX512_INLINE void q32_unpack_tile(uint32_t type, const uint8_t *const *rows, int64_t b0, int64_t n_blocks,
                                    __m512i row_offsets, q32_tile *tile) {
     const int bytes = q32_block_bytes(type);
+    const __m512i low_halves = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+    const __m512i high_halves = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
     for (int64_t b = 0; b < n_blocks; b++) {
-        uint32_t words[16][8];
         size_t offset = (size_t)(b0 + b) * (size_t)bytes;
-        for (int r = 0; r < 16; r++) _mm256_storeu_si256((__m256i *)words[r], q32_levels1(type, rows[r] + offset));
-        for (int k = 0; k < 8; k++)
-            tile->levels[b][k] = _mm512_set_epi32((int)words[15][k], (int)words[14][k], (int)words[13][k], (int)words[12][k],
-                                                  (int)words[11][k], (int)words[10][k], (int)words[9][k], (int)words[8][k],
-                                                  (int)words[7][k], (int)words[6][k], (int)words[5][k], (int)words[4][k],
-                                                  (int)words[3][k], (int)words[2][k], (int)words[1][k], (int)words[0][k]);
+        /* An 8x8 dword transpose in each 256-bit half: half 0 rows 0-7, half 1 rows 8-15. */
+        __m512i in[8], pairs[8], quads[8];
+        AVX512_UNROLL for (int r = 0; r < 8; r++)
+            in[r] = _mm512_inserti64x4(_mm512_castsi256_si512(q32_levels1(type, rows[r] + offset)),
+                                       q32_levels1(type, rows[r + 8] + offset), 1);
+        AVX512_UNROLL for (int i = 0; i < 4; i++) {
+            pairs[2 * i] = _mm512_unpacklo_epi32(in[2 * i], in[2 * i + 1]);
+            pairs[2 * i + 1] = _mm512_unpackhi_epi32(in[2 * i], in[2 * i + 1]);
+        }
+        /* quads[j] (j < 4: rows 0-3, else rows 4-7 of each half) holds dwords j%4 and j%4+4 */
+        AVX512_UNROLL for (int i = 0; i < 2; i++) {
+            quads[4 * i + 0] = _mm512_unpacklo_epi64(pairs[4 * i], pairs[4 * i + 2]);
+            quads[4 * i + 1] = _mm512_unpackhi_epi64(pairs[4 * i], pairs[4 * i + 2]);
+            quads[4 * i + 2] = _mm512_unpacklo_epi64(pairs[4 * i + 1], pairs[4 * i + 3]);
+            quads[4 * i + 3] = _mm512_unpackhi_epi64(pairs[4 * i + 1], pairs[4 * i + 3]);
+        }
+        AVX512_UNROLL for (int k = 0; k < 4; k++) {
+            tile->levels[b][k] = _mm512_permutex2var_epi64(quads[k], low_halves, quads[k + 4]);
+            tile->levels[b][k + 4] = _mm512_permutex2var_epi64(quads[k], high_halves, quads[k + 4]);
+        }
         q32_scales16(type, rows[0] + offset, row_offsets, &tile->d[b], &tile->m[b]);
     }
 }
@@ -316,6 +348,8 @@ AVX512_GEMM32(avx512_gemm_q8_0, GGML_TYPE_Q8_0, x86_gemm_q8_0)
  * scales gives exact int32 partial sums, reduced across rows by q32_reduce16. Q6_K's -32
  * and Q4_K/Q5_K's mins use the activation block's bsums (exact integers too). */
 
+enum { KQ_DECODE_BLOCKS = 8 };
+
 typedef struct {
     __m512i levels[16][4];
     __m512i scales[16][4];  /* int16 scale of each maddubs pair, matching levels */
@@ -415,30 +449,95 @@ AVX512_INLINE __m512i kq_reduce16_x4(const __m128i *rows) {
     return _mm512_add_epi32(_mm512_unpacklo_epi64(pairs[0], pairs[1]), _mm512_unpackhi_epi64(pairs[0], pairs[1]));
 }
 
+/* One row's exact partial sums against one activation block: a vector whose lanes sum
+ * to sumi (Q6_K: with the -32 folded in), and for Q4_K/Q5_K four lanes summing to summ. */
+AVX512_INLINE void kq_dot_row(uint32_t type, const __m512i *levels, const __m512i *scales, __m256i extra,
+                              const __m512i *act, __m256i bsums, __m128i bsum8, __m512i *partial, __m128i *min_part) {
+    __m512i sum = type == GGML_TYPE_Q6_K ? _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_madd_epi16(extra, bsums), 0)
+                                         : _mm512_setzero_si512();
+    AVX512_UNROLL for (int j = 0; j < 4; j++)
+        sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(levels[j], act[j]), scales[j]);
+    *partial = sum;
+    if (type != GGML_TYPE_Q6_K) *min_part = _mm_madd_epi16(_mm256_castsi256_si128(extra), bsum8);
+}
+
+AVX512_INLINE __m128i kq_bsum8(__m256i bsums) {
+    return _mm256_cvtepi32_epi16(_mm256_madd_epi16(bsums, _mm256_set1_epi16(1)));
+}
+
+/* d (and dmin) of 16 rows' block at w + offset. */
+AVX512_INLINE void kq_scales16(uint32_t type, const uint8_t *block0, __m512i row_offsets, __m512 *d, __m512 *dmin) {
+    /* Q4_K/Q5_K: d and dmin are the block's first two halves; Q6_K: d is its last */
+    __m512i words = _mm512_i32gather_epi32(row_offsets, (const void *)(block0 + (type == GGML_TYPE_Q6_K ? 206 : 0)), 1);
+    if (type == GGML_TYPE_Q6_K) {
+        *d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16)));
+        *dmin = _mm512_setzero_ps();
+    } else {
+        *d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
+        *dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16)));
+    }
+}
+
+/* The float chain of cpu_dot.c for 16 rows and one super-block. */
+AVX512_INLINE __m512 kq_chain(uint32_t type, __m512 acc, const __m512i *partial, const __m128i *min_parts,
+                              __m512 d, __m512 dmin, float x_d) {
+    __m512i sums[2];
+    q32_reduce16(GGML_TYPE_Q8_0, partial, sums);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sums[0], sums[1])), _mm512_mul_ps(d, _mm512_set1_ps(x_d)), acc);
+    if (type != GGML_TYPE_Q6_K)
+        acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(kq_reduce16_x4(min_parts)), _mm512_mul_ps(dmin, _mm512_set1_ps(x_d)), acc);
+    return acc;
+}
+
+AVX512_INLINE void kq_unpack(uint32_t type, const uint8_t *block, __m512i *levels, __m512i *scales, __m256i *extra) {
+    if (type == GGML_TYPE_Q6_K) kq_unpack_q6(block, levels, scales, extra);
+    else kq_unpack_q45(type, block, levels, scales, extra);
+}
+
 AVX512_INLINE void kq_tokens(uint32_t type, const kq_tile *tile, __m512 d, __m512 dmin, const uint8_t *x,
                              size_t x_row_bytes, int64_t b, int64_t n_tokens, __m512 *acc) {
     for (int64_t t = 0; t < n_tokens; t++) {
         const cpu_block_q8k *xb = (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes) + b;
-        __m512i act[4], partial[16], sums[2];
+        __m512i act[4], partial[16];
         __m128i min_parts[16];
         kq_act(type, xb, act);
         __m256i bsums = _mm256_loadu_si256((const __m256i *)xb->bsums);
-        __m128i bsum8 = _mm256_cvtepi32_epi16(_mm256_madd_epi16(bsums, _mm256_set1_epi16(1)));
-        AVX512_UNROLL for (int r = 0; r < 16; r++) {
-            __m512i sum = type == GGML_TYPE_Q6_K
-                ? _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_madd_epi16(tile->extra[r], bsums), 0)
-                : _mm512_setzero_si512();
-            AVX512_UNROLL for (int j = 0; j < 4; j++)
-                sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(tile->levels[r][j], act[j]), tile->scales[r][j]);
-            partial[r] = sum;
-            if (type != GGML_TYPE_Q6_K) min_parts[r] = _mm_madd_epi16(_mm256_castsi256_si128(tile->extra[r]), bsum8);
-        }
-        q32_reduce16(GGML_TYPE_Q8_0, partial, sums);
-        __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(xb->d));
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sums[0], sums[1])), scale, acc[t]);
-        if (type != GGML_TYPE_Q6_K)
-            acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(kq_reduce16_x4(min_parts)), _mm512_mul_ps(dmin, _mm512_set1_ps(xb->d)), acc[t]);
+        __m128i bsum8 = kq_bsum8(bsums);
+        AVX512_UNROLL for (int r = 0; r < 16; r++)
+            kq_dot_row(type, tile->levels[r], tile->scales[r], tile->extra[r], act, bsums, bsum8, &partial[r], &min_parts[r]);
+        acc[t] = kq_chain(type, acc[t], partial, min_parts, d, dmin, xb->d);
     }
+}
+
+/* Up to 16 rows, one token: rows read one after the other through KQ_DECODE_BLOCKS
+ * super-blocks (a sequential stream), partial vectors kept in L1 for the row reduction. */
+AVX512_INLINE void kq_decode_tile(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows,
+                                  const cpu_block_q8k *x, int64_t n_blocks, float *y) {
+    const int bytes = kq_block_bytes(type);
+    __m512i row_offsets = q32_row_offsets(w_row_bytes, n_rows);
+    __m512i partial[KQ_DECODE_BLOCKS][16];
+    __m128i min_parts[KQ_DECODE_BLOCKS][16];
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += KQ_DECODE_BLOCKS) {
+        int n = n_blocks - b0 < KQ_DECODE_BLOCKS ? (int)(n_blocks - b0) : KQ_DECODE_BLOCKS;
+        for (int r = 0; r < 16; r++) {
+            const uint8_t *row = w + (size_t)(r < n_rows ? r : n_rows - 1) * w_row_bytes + (size_t)b0 * (size_t)bytes;
+            avx512_prefetch_next(row, (size_t)(n * bytes), w_row_bytes, b0 + n >= n_blocks);
+            for (int b = 0; b < n; b++) {
+                __m512i levels[4], scales[4], act[4];
+                __m256i extra, bsums = _mm256_loadu_si256((const __m256i *)x[b0 + b].bsums);
+                kq_unpack(type, row + (size_t)b * (size_t)bytes, levels, scales, &extra);
+                kq_act(type, x + b0 + b, act);
+                kq_dot_row(type, levels, scales, extra, act, bsums, kq_bsum8(bsums), &partial[b][r], &min_parts[b][r]);
+            }
+        }
+        for (int b = 0; b < n; b++) {
+            __m512 d, dmin;
+            kq_scales16(type, w + (size_t)(b0 + b) * (size_t)bytes, row_offsets, &d, &dmin);
+            acc = kq_chain(type, acc, partial[b], min_parts[b], d, dmin, x[b0 + b].d);
+        }
+    }
+    _mm512_mask_storeu_ps(y, (__mmask16)((1u << n_rows) - 1), acc);
 }
 
 AVX512_INLINE void kq_tile_rows(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows, const uint8_t *x,
@@ -452,22 +551,10 @@ AVX512_INLINE void kq_tile_rows(uint32_t type, const uint8_t *w, size_t w_row_by
     for (int64_t t = 0; t < n_tokens; t++) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < n_blocks; b++) {
         size_t offset = (size_t)b * (size_t)bytes;
-        AVX512_UNROLL for (int r = 0; r < 16; r++) {
-            const uint8_t *block = rows[r] + offset;
-            AVX512_UNROLL for (int line = 0; line < 4; line++)
-                _mm_prefetch((const char *)block + bytes + 64 * line, _MM_HINT_T0);
-            if (type == GGML_TYPE_Q6_K) kq_unpack_q6(block, tile->levels[r], tile->scales[r], &tile->extra[r]);
-            else kq_unpack_q45(type, block, tile->levels[r], tile->scales[r], &tile->extra[r]);
-        }
-        /* Q4_K/Q5_K: d and dmin are the block's first two halves; Q6_K: d is its last */
-        __m512i words = _mm512_i32gather_epi32(row_offsets, (const void *)(w + offset + (type == GGML_TYPE_Q6_K ? 206 : 0)), 1);
-        __m512 d, dmin = _mm512_setzero_ps();
-        if (type == GGML_TYPE_Q6_K) {
-            d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16)));
-        } else {
-            d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
-            dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16)));
-        }
+        AVX512_UNROLL for (int r = 0; r < 16; r++)
+            kq_unpack(type, rows[r] + offset, tile->levels[r], tile->scales[r], &tile->extra[r]);
+        __m512 d, dmin;
+        kq_scales16(type, w + offset, row_offsets, &d, &dmin);
         kq_tokens(type, tile, d, dmin, x, x_row_bytes, b, n_tokens, acc);
     }
     for (int64_t t = 0; t < n_tokens; t++) _mm512_mask_storeu_ps(y + t * y_stride, (__mmask16)((1u << n_rows) - 1), acc[t]);
@@ -478,9 +565,18 @@ AVX512_INLINE void kq_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, 
     kq_tile tile; /* 17 KiB on the stack: kernels keep no state between calls */
     for (int64_t t0 = 0; t0 < n_tokens; t0 += 64) {
         int64_t nt = n_tokens - t0 < 64 ? n_tokens - t0 : 64;
-        for (int64_t r = 0; r < n_rows; r += 16)
+        for (int64_t r = 0; r < n_rows; r += 16) {
+            int tile_rows = n_rows - r < 16 ? (int)(n_rows - r) : 16;
+            if (nt < Q32_PREFILL_MIN_TOKENS) {
+                for (int64_t t = 0; t < nt; t++)
+                    kq_decode_tile(type, w + (size_t)r * w_row_bytes, w_row_bytes, tile_rows,
+                                   (const cpu_block_q8k *)(x + (size_t)(t0 + t) * x_row_bytes), n_cols / 256,
+                                   y + (t0 + t) * y_stride + r);
+                continue;
+            }
             kq_tile_rows(type, w + (size_t)r * w_row_bytes, w_row_bytes, n_rows - r < 16 ? (int)(n_rows - r) : 16,
                          x + (size_t)t0 * x_row_bytes, x_row_bytes, nt, n_cols / 256, &tile, y + t0 * y_stride + r, y_stride);
+        }
     }
 }
 
