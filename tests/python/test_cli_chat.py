@@ -229,3 +229,28 @@ def test_smollm_demo_replay_answers_and_reuses_history(sllm_bin, smollm_path, re
     assert "Berlin" in first[1]["text"]
     second = replay_json(sllm_bin, smollm_path, script)
     assert [t["tokens"] for t in second] == [t["tokens"] for t in first]
+
+
+def test_run_json_reports_one_completion(sllm_bin, tiny_model):
+    args = ["run", "-m", tiny_model, "-t", "1", "-p", "Once upon a time", "-n", "6", "--temp", "0", "--json",
+            "--logprobs"]
+    first, second = (run_cli(sllm_bin, args) for _ in range(2))
+    assert first.returncode == 0, first.stderr
+    result, again = json.loads(first.stdout), json.loads(second.stdout)
+    untimed = [key for key in result if not key.endswith("_ms")]
+    assert [result[key] for key in untimed] == [again[key] for key in untimed]
+    assert "turn" not in result and "user" not in result
+    assert result["generated_tokens"] == len(result["tokens"]) == len(result["logprobs"])
+    assert result["finish_reason"] == ("length" if result["generated_tokens"] == 6 else "stop")
+    assert result["cached_tokens"] == 0 and result["prompt_tokens"] > 0
+
+
+@pytest.mark.heavy
+def test_run_json_text_matches_the_streamed_run(sllm_bin, smollm_path):
+    args = ["run", "-m", smollm_path, "-p", "The capital of France is", "-n", "8", "--temp", "0"]
+    streamed = run_cli(sllm_bin, args)
+    as_json = run_cli(sllm_bin, args + ["--json"])
+    assert streamed.returncode == 0 and as_json.returncode == 0, (streamed.stderr, as_json.stderr)
+    result = json.loads(as_json.stdout)
+    assert streamed.stdout == "The capital of France is" + result["text"] + "\n"
+    assert "Paris" in result["text"]

@@ -145,16 +145,24 @@ static json_t *top_logprobs_json(const sllm_result *result) {
 }
 
 int chat_result_write_json(FILE *out, int turn, const char *user_text, const sllm_result *result) {
-    json_t *line = json_pack("{s:i, s:s?, s:s%, s:o, s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:f}",
-                             "turn", turn, "user", user_text, "text", result->text ? result->text : "",
-                             result->text_len, "tokens", int_array(result->tokens, result->n_tokens),
-                             "finish_reason", chat_finish_reason_name(result->finish_reason),
-                             "prompt_tokens", (json_int_t)result->prompt_tokens,
-                             "cached_tokens", (json_int_t)result->cached_tokens,
-                             "generated_tokens", (json_int_t)result->generated_tokens,
-                             "ttft_ms", result->ttft_ms, "prefill_ms", result->prefill_ms,
-                             "decode_ms", result->decode_ms, "total_ms", result->total_ms);
-    if (line == NULL) return 1;
+    json_t *line = json_object();
+    if (line != NULL && turn > 0) json_object_set_new(line, "turn", json_integer(turn));
+    if (line != NULL && user_text != NULL) json_object_set_new(line, "user", json_string(user_text));
+    json_t *fields = json_pack("{s:s%, s:o, s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:f}",
+                               "text", result->text ? result->text : "",
+                               result->text_len, "tokens", int_array(result->tokens, result->n_tokens),
+                               "finish_reason", chat_finish_reason_name(result->finish_reason),
+                               "prompt_tokens", (json_int_t)result->prompt_tokens,
+                               "cached_tokens", (json_int_t)result->cached_tokens,
+                               "generated_tokens", (json_int_t)result->generated_tokens,
+                               "ttft_ms", result->ttft_ms, "prefill_ms", result->prefill_ms,
+                               "decode_ms", result->decode_ms, "total_ms", result->total_ms);
+    if (line == NULL || fields == NULL || json_object_update(line, fields) != 0) {
+        json_decref(fields);
+        json_decref(line);
+        return 1;
+    }
+    json_decref(fields);
     if (result->logprobs != NULL) json_object_set_new(line, "logprobs", logprobs_json(result));
     if (result->top_logprobs != NULL && result->n_top_logprobs > 0)
         json_object_set_new(line, "top_logprobs", top_logprobs_json(result));

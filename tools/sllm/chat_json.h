@@ -24,9 +24,10 @@ typedef struct chat_script {
 int chat_script_load(const char *path, chat_script *script);
 void chat_script_free(chat_script *script);
 
-/* Writes one turn as a single-line JSON object and a newline: turn, user, text, tokens,
- * finish_reason, the token counts and timings, and logprobs / top_logprobs when the
- * result has them. Returns 0, or 1 when the JSON could not be built. */
+/* Writes one result as a single-line JSON object and a newline: turn (when > 0), user
+ * (when not NULL), text, tokens, finish_reason, the token counts and timings, and
+ * logprobs / top_logprobs when the result has them. Returns 0, or 1 when the JSON could
+ * not be built. */
 int chat_result_write_json(FILE *out, int turn, const char *user_text, const sllm_result *result);
 
 /* "stop", "length", "cancelled" or "none". */

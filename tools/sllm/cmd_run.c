@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat_json.h"
 #include "commands.h"
 #include "engine/sampler.h"
 #include "infer.h"
@@ -13,14 +14,18 @@ typedef struct run_options {
     double temperature;
     uint64_t seed;
     int n_threads;
+    int as_json, logprobs, top_logprobs;
 } run_options;
 
-static const char *const run_usage = "usage: sllm run -m MODEL -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS]\n";
+static const char *const run_usage = "usage: sllm run -m MODEL -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS]\n"
+                                     "                [--json [--logprobs] [--top-logprobs N]]\n";
 
 static int parse_run_args(int argc, char **argv, run_options *opt) {
-    *opt = (run_options){ NULL, NULL, 64, 0.8, 0, 2 };
+    *opt = (run_options){ NULL, NULL, 64, 0.8, 0, 2, 0, 0, 0 };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(arg, "--json") == 0) { opt->as_json = 1; continue; }
+        if (strcmp(arg, "--logprobs") == 0) { opt->logprobs = 1; continue; }
         if (value == NULL) return 0;
         i++;
         if (strcmp(arg, "-m") == 0) opt->model_path = value;
@@ -29,6 +34,7 @@ static int parse_run_args(int argc, char **argv, run_options *opt) {
         else if (strcmp(arg, "--temp") == 0) opt->temperature = atof(value);
         else if (strcmp(arg, "--seed") == 0) opt->seed = strtoull(value, NULL, 10);
         else if (strcmp(arg, "-t") == 0) opt->n_threads = atoi(value);
+        else if (strcmp(arg, "--top-logprobs") == 0) opt->top_logprobs = atoi(value);
         else return 0;
     }
     return opt->model_path && opt->prompt && opt->n_predict >= 0 && opt->n_threads >= 1;
@@ -74,6 +80,34 @@ static sllm_status generate(cli_infer *infer, sampler *chooser, int32_t *history
     return status;
 }
 
+/* --json: the same completion through the public API (sllm_generate), printed as one JSON
+ * object: text, token ids, finish reason, counts, timings, logprobs when asked. */
+static int run_json(sllm_model *model, const run_options *opt) {
+    sllm_cache_params cache_params;
+    sllm_cache_params_init(&cache_params);
+    cache_params.n_threads = opt->n_threads;
+    sllm_generate_params params;
+    sllm_generate_params_init(&params);
+    params.max_tokens = (int32_t)opt->n_predict;
+    params.temperature = (float)opt->temperature;
+    params.seed = opt->seed;
+    params.logprobs = opt->logprobs;
+    params.top_logprobs = opt->top_logprobs;
+    sllm_cache *cache = NULL;
+    sllm_request *request = NULL;
+    sllm_result result;
+    sllm_result_init(&result);
+    sllm_status status = sllm_cache_create(model, &cache_params, &cache);
+    if (status == SLLM_OK) status = sllm_request_create(&request);
+    if (status == SLLM_OK) status = sllm_request_set_prompt_text(request, opt->prompt, strlen(opt->prompt));
+    if (status == SLLM_OK) status = sllm_generate(cache, request, &params, NULL, NULL, &result);
+    int rc = status == SLLM_OK ? chat_result_write_json(stdout, 0, NULL, &result) : cli_fail("generation failed", status);
+    sllm_result_free(&result);
+    sllm_request_free(request);
+    sllm_cache_free(cache);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv) {
     run_options opt;
     if (!parse_run_args(argc, argv, &opt)) {
@@ -82,6 +116,11 @@ int cmd_run(int argc, char **argv) {
     }
     sllm_model *model = cli_load_model(opt.model_path, 0);
     if (model == NULL) return 1;
+    if (opt.as_json) {
+        int json_rc = run_json(model, &opt);
+        sllm_model_free(model);
+        return json_rc;
+    }
     int rc = 1;
     size_t n_prompt = 0;
     int32_t *prompt = tokenize_prompt(model, opt.prompt, &n_prompt);
