@@ -416,6 +416,10 @@ static int make_messages(bench_chat *bench) {
 
 int cmd_bench_chat(int argc, char **argv) {
     bench_chat_options opt;
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(bench_chat_usage, stdout);
+        return 0;
+    }
     if (!parse_bench_chat_args(argc, argv, &opt)) {
         fputs(bench_chat_usage, stderr);
         return 2;

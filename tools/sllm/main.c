@@ -7,7 +7,7 @@
 static const cli_command commands[] = {
     { "info", cmd_info, "sllm info MODEL.gguf [--json]" },
     { "quantize", cmd_quantize, "sllm quantize IN.gguf OUT.gguf TYPE" },
-    { "run", cmd_run, "sllm run -m MODEL -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS]" },
+    { "run", cmd_run, "sllm run -m MODEL -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS] [--json]" },
     { "bench", cmd_bench, "sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [--json]" },
     { "tokenize", cmd_tokenize, "sllm tokenize -m MODEL [--no-special] [--parse-special] (-p TEXT | -f FILE)" },
     { "chat", cmd_chat, "sllm chat -m MODEL [--replay FILE.json] [--json] [--system TEXT] ... (sllm chat --help)" },
