@@ -12,7 +12,7 @@ The library is found through $SLLM_LIBRARY, the build tree, or the installed loc
 (pkg-config); see statelessllm._lib.candidate_paths().
 """
 from ._lib import BINDINGS_VERSION, LibraryNotFoundError, candidate_paths
-from .cache import Cache, CacheStats, Message, Result, Stream, Timings
+from .cache import Cache, CacheStats, GenerateOptions, Message, Result, Stream, Timings
 from .conversation import Conversation
 from .errors import (BackendError, BadMagicError, BufferTooSmallError, CancelledError,
                      ChatTemplateError, ContextOverflowError, CorruptError, InternalError,
@@ -40,7 +40,7 @@ def library_path() -> str:
 
 
 __all__ = [
-    "Model", "Cache", "CacheStats", "Conversation", "Message", "Result", "Stream", "Timings",
+    "Model", "Cache", "CacheStats", "Conversation", "GenerateOptions", "Message", "Result", "Stream", "Timings",
     "library_version", "library_path", "candidate_paths", "BINDINGS_VERSION",
     "LibraryNotFoundError", "StatelessLLMError", "error_class",
     "InvalidArgumentError", "OutOfMemoryError", "IoError", "BadMagicError",

@@ -277,7 +277,7 @@ def error(status: int) -> StatelessLLMError:
 
 def version() -> str:
     """The version of the loaded library, "MAJOR.MINOR.PATCH"."""
-    return lib().sllm_version().decode("ascii")
+    return str(lib().sllm_version().decode("ascii"))
 
 
 def library_path() -> str:

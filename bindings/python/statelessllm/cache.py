@@ -7,15 +7,40 @@ import queue
 import threading
 import weakref
 from ctypes import POINTER, byref, c_char_p, c_float, c_int32, c_size_t, c_uint8, c_void_p
-from typing import (Any, Callable, Iterable, Iterator, List, Literal, Mapping, Optional,
-                    Sequence, Tuple, Union, overload)
+from typing import (TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Literal, Mapping,
+                    Optional, Sequence, Tuple, TypedDict, Union, overload)
 
 from . import _lib
 from .errors import CancelledError, StatelessLLMError
 from .model import Model
 
+if TYPE_CHECKING:  # only type checkers read it; the package needs nothing beyond the stdlib
+    from typing_extensions import Unpack
+
 Message = Mapping[str, Any]
 """A message: {"role": "user", "content": "...", "token_ids": [...] (optional)}."""
+
+class GenerateOptions(TypedDict, total=False):
+    """Keyword options of Cache.generate/complete and Conversation.say/stream, mirroring
+    sllm_generate_params. None (or leaving one out) means the library's default."""
+    max_tokens: Optional[int]            # default 256; -1: until the context is full
+    temperature: Optional[float]         # default 1.0; 0: greedy
+    top_p: Optional[float]               # (0, 1], default 1 (off)
+    top_k: Optional[int]                 # default 0 (off)
+    min_p: Optional[float]               # [0, 1], default 0 (off)
+    seed: Optional[int]                  # same request + seed => same tokens
+    stop: Union[None, str, Sequence[str]]
+    presence_penalty: Optional[float]
+    frequency_penalty: Optional[float]
+    repetition_penalty: Optional[float]  # > 0, default 1 (off)
+    logit_bias: Optional[Mapping[int, float]]
+    logprobs: bool
+    top_logprobs: int                    # 0..20
+    salt: Union[None, str, bytes]
+    chat_template: Optional[str]
+    add_generation_prompt: bool
+    ignore_eos: bool
+
 
 _FINISH_REASONS = {0: "none", 1: "stop", 2: "length", 3: "cancelled"}
 _KV_DTYPES = {"f16": 0, "f32": 1, "bf16": 2, "q8_0": 3}
@@ -169,11 +194,9 @@ class _Params:
 
     _NUMERIC = ("max_tokens", "temperature", "top_p", "top_k", "min_p", "seed",
                 "presence_penalty", "frequency_penalty", "repetition_penalty")
-    _OTHER = ("stop", "logit_bias", "logprobs", "top_logprobs", "salt", "chat_template",
-              "add_generation_prompt", "ignore_eos")
 
     def __init__(self, options: Mapping[str, Any]) -> None:
-        unknown = set(options) - set(self._NUMERIC) - set(self._OTHER)
+        unknown = set(options) - set(GenerateOptions.__annotations__)
         if unknown:
             raise TypeError("unknown generate() argument(s): %s" % ", ".join(sorted(unknown)))
         stop = options.get("stop")
@@ -342,24 +365,17 @@ class Cache(_lib.OwnedHandle):
 
     @overload
     def generate(self, messages: Iterable[Message], *, stream: Literal[False] = ...,
-                 **sampling: Any) -> Result: ...
+                 on_text: Optional[TextCallback] = ...,
+                 **options: Unpack[GenerateOptions]) -> Result: ...
 
     @overload
     def generate(self, messages: Iterable[Message], *, stream: Literal[True],
-                 **sampling: Any) -> "Stream": ...
+                 on_text: Optional[TextCallback] = ...,
+                 **options: Unpack[GenerateOptions]) -> "Stream": ...
 
-    def generate(self, messages: Iterable[Message], *, max_tokens: Optional[int] = None,
-                 temperature: Optional[float] = None, top_p: Optional[float] = None,
-                 top_k: Optional[int] = None, min_p: Optional[float] = None,
-                 seed: Optional[int] = None, stop: Union[None, str, Sequence[str]] = None,
-                 presence_penalty: Optional[float] = None,
-                 frequency_penalty: Optional[float] = None,
-                 repetition_penalty: Optional[float] = None,
-                 logit_bias: Optional[Mapping[int, float]] = None, logprobs: bool = False,
-                 top_logprobs: int = 0, salt: Union[None, str, bytes] = None,
-                 chat_template: Optional[str] = None, add_generation_prompt: bool = True,
-                 ignore_eos: bool = False, stream: bool = False,
-                 on_text: Optional[TextCallback] = None) -> Union[Result, "Stream"]:
+    def generate(self, messages: Iterable[Message], *, stream: bool = False,
+                 on_text: Optional[TextCallback] = None,
+                 **options: Unpack[GenerateOptions]) -> Union[Result, "Stream"]:
         """Generates the reply to the whole conversation `messages`.
 
         The library keeps no session: pass the full history every call. Messages are
@@ -367,26 +383,35 @@ class Cache(_lib.OwnedHandle):
         assistant message may carry "token_ids" (Result.tokens of that reply) so the
         re-sent history is exactly what the model produced and hits the cache.
 
-        Sampling arguments left as None take the library's defaults (max_tokens 256,
-        temperature 1.0, top_p 1, top_k 0, min_p 0, penalties off, seed 0);
-        temperature=0 is greedy. ``stop`` strings end the reply and are never emitted;
-        ``logit_bias`` maps token ids to added logits (float('-inf') bans a token);
-        ``salt`` isolates tenants (different salts never share cache blocks);
-        ``chat_template`` names a family ("chatml", "llama3", ...) instead of detecting it.
+        Keyword options (see :class:`GenerateOptions`); those left out or None take the
+        library's defaults (max_tokens 256, temperature 1.0, top_p 1, top_k 0, min_p 0,
+        penalties off, seed 0). temperature=0 is greedy. ``stop`` strings end the reply
+        and are never emitted; ``logit_bias`` maps token ids to added logits
+        (float('-inf') bans a token); ``logprobs``/``top_logprobs`` fill
+        Result.logprobs/top_logprobs; ``salt`` isolates tenants (different salts never
+        share cache blocks); ``chat_template`` names a family ("chatml", "llama3", ...)
+        instead of detecting it; ``ignore_eos`` keeps going past end-of-turn tokens.
 
         Returns a :class:`Result`; with ``stream=True`` a :class:`Stream` iterating over
         text chunks as they are generated (its ``.result`` is set at the end). The
-        optional ``on_text(text, token_ids)`` callback sees each chunk on the calling
-        thread and may return True to stop (finish_reason "cancelled").
+        optional ``on_text(text, token_ids)`` callback sees each chunk and may return
+        True to stop (finish_reason "cancelled").
 
         Raises a StatelessLLMError subclass: InvalidRoleError, InvalidSamplingError
-        (e.g. top_p=2), ContextOverflowError, KvBudgetError, ChatTemplateError, ...
+        (e.g. top_p=2), ContextOverflowError, KvBudgetError, ChatTemplateError, ...;
+        TypeError for an unknown keyword.
         """
-        options = {name: value for name, value in locals().items()
-                   if name in _Params._NUMERIC or name in _Params._OTHER}
         params = _Params(options)
         messages = list(messages)
         return self._start(lambda: _Request.from_messages(messages), params, stream, on_text)
+
+    @overload
+    def generate_json(self, request_json: Union[str, bytes], *, stream: Literal[False] = ...,
+                      on_text: Optional[TextCallback] = ...) -> Result: ...
+
+    @overload
+    def generate_json(self, request_json: Union[str, bytes], *, stream: Literal[True],
+                      on_text: Optional[TextCallback] = ...) -> "Stream": ...
 
     def generate_json(self, request_json: Union[str, bytes], *, stream: bool = False,
                       on_text: Optional[TextCallback] = None) -> Union[Result, "Stream"]:
@@ -396,11 +421,22 @@ class Cache(_lib.OwnedHandle):
         InvalidJsonError (with line and column) or InvalidRequestError (naming the field)."""
         return self._start(lambda: _Request.from_json(request_json), None, stream, on_text)
 
+    @overload
+    def complete(self, prompt: Union[str, bytes, Sequence[int]], *,
+                 stream: Literal[False] = ..., on_text: Optional[TextCallback] = ...,
+                 **options: Unpack[GenerateOptions]) -> Result: ...
+
+    @overload
+    def complete(self, prompt: Union[str, bytes, Sequence[int]], *, stream: Literal[True],
+                 on_text: Optional[TextCallback] = ...,
+                 **options: Unpack[GenerateOptions]) -> "Stream": ...
+
     def complete(self, prompt: Union[str, bytes, Sequence[int]], *, stream: bool = False,
-                 on_text: Optional[TextCallback] = None, **sampling: Any) -> Union[Result, "Stream"]:
+                 on_text: Optional[TextCallback] = None,
+                 **options: Unpack[GenerateOptions]) -> Union[Result, "Stream"]:
         """Plain completion without a chat template: `prompt` is text (tokenized with BOS
-        as the model says) or a list of prompt token ids. Sampling as for generate()."""
-        params = _Params(sampling)
+        as the model says) or a list of prompt token ids. Options as for generate()."""
+        params = _Params(options)
         return self._start(lambda: _Request.from_prompt(prompt), params, stream, on_text)
 
     def _start(self, make_request: Callable[[], _Request], params: Optional[_Params],
@@ -521,7 +557,8 @@ class Stream(Iterator[str]):
         while not self._finished:
             kind, value = self._work.queue.get()
             if kind == _CHUNK:
-                text, tokens = value
+                text: str = value[0]
+                tokens: List[int] = value[1]
                 if self._on_text is not None and self._on_text(text, tokens):
                     self._work.cancel()
                 if text:  # tokens that end inside a UTF-8 sequence come with no text yet

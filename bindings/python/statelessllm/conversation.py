@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
-from .cache import Cache, Result, Stream
+from .cache import Cache, GenerateOptions, Result, Stream
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class Conversation:
@@ -25,14 +28,15 @@ class Conversation:
     """
 
     def __init__(self, cache: Cache, *, system: Optional[str] = None,
-                 messages: Optional[Sequence[Dict[str, Any]]] = None, **sampling: Any) -> None:
+                 messages: Optional[Sequence[Dict[str, Any]]] = None,
+                 **sampling: Unpack[GenerateOptions]) -> None:
         """`system` starts the history with a system message; `messages` continues an
         earlier history (copied); `sampling` holds defaults for every turn (any keyword
         of Cache.generate except stream)."""
         if "stream" in sampling:
             raise TypeError("use Conversation.stream() for streaming")
         self.cache = cache
-        self.sampling: Dict[str, Any] = dict(sampling)
+        self.sampling: GenerateOptions = GenerateOptions(**sampling)
         self.messages: List[Dict[str, Any]] = copy.deepcopy(list(messages or []))
         if system is not None:
             self.messages.insert(0, {"role": "system", "content": system})
@@ -45,20 +49,22 @@ class Conversation:
             message["token_ids"] = list(token_ids)
         self.messages.append(message)
 
-    def say(self, text: str, *, role: str = "user", **sampling: Any) -> Result:
+    def say(self, text: str, *, role: str = "user",
+            **sampling: Unpack[GenerateOptions]) -> Result:
         """Appends `text` as a `role` message, generates the reply to the whole history,
         appends the reply (with its token ids) and returns the Result. If generation
         fails, the history is left as it was before the call."""
         self.messages.append({"role": role, "content": text})
         try:
-            result = self.cache.generate(self.messages, **{**self.sampling, **sampling})
+            result = self.cache.generate(self.messages, **self._options(sampling))
         except BaseException:
             self.messages.pop()
             raise
         self._append_reply(result)
         return result
 
-    def stream(self, text: str, *, role: str = "user", **sampling: Any) -> Stream:
+    def stream(self, text: str, *, role: str = "user",
+               **sampling: Unpack[GenerateOptions]) -> Stream:
         """Like :meth:`say`, but returns a :class:`Stream` of text chunks. The reply is
         appended to the history when the stream finishes (also when it is cancelled:
         the part generated so far becomes the assistant's message)."""
@@ -66,12 +72,17 @@ class Conversation:
         request_messages = list(self.messages)
         try:
             stream = self.cache.generate(request_messages, stream=True,
-                                         **{**self.sampling, **sampling})
+                                         **self._options(sampling))
         except BaseException:
             self.messages.pop()
             raise
         stream._on_done = self._append_reply
         return stream
+
+    def _options(self, overrides: GenerateOptions) -> GenerateOptions:
+        options = GenerateOptions(**self.sampling)
+        options.update(overrides)
+        return options
 
     def _append_reply(self, result: Result) -> None:
         self.last_result = result
