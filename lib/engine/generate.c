@@ -423,7 +423,9 @@ static sllm_status record_logprobs(generation *g, const sampler_result *sampled)
 
 static int is_end_of_generation(const generation *g, int32_t token) {
     if (g->params.ignore_eos || g->tok == NULL) return 0;
-    return g->tok->is_eog[token] != 0;
+    /* The logits can be wider than the tokenizer's vocabulary (padded embedding rows);
+     * such a token is no end-of-generation token (tok_stream_push then reports it). */
+    return token < g->tok->n_vocab && g->tok->is_eog[token] != 0;
 }
 
 /* One sampled token: stop, or keep it, stream it and feed it back in. */
