@@ -348,13 +348,7 @@ AVX512_GEMM32(avx512_gemm_q8_0, GGML_TYPE_Q8_0, x86_gemm_q8_0)
  * scales gives exact int32 partial sums, reduced across rows by q32_reduce16. Q6_K's -32
  * and Q4_K/Q5_K's mins use the activation block's bsums (exact integers too). */
 
-enum { KQ_DECODE_BLOCKS = 8 };
-
-typedef struct {
-    __m512i levels[16][4];
-    __m512i scales[16][4];  /* int16 scale of each maddubs pair, matching levels */
-    __m256i extra[16];      /* Q4_K/Q5_K: the 8 mins (int16); Q6_K: -32 * the 16 scales */
-} kq_tile;
+enum { KQ_DECODE_BLOCKS = 8, KQ_PREFILL_BLOCKS = 4, KQ_TOKEN_GROUP = 6 };
 
 AVX512_INLINE int kq_block_bytes(uint32_t type) {
     return type == GGML_TYPE_Q4_K ? 144 : type == GGML_TYPE_Q5_K ? 176 : 210;
@@ -494,21 +488,6 @@ AVX512_INLINE void kq_unpack(uint32_t type, const uint8_t *block, __m512i *level
     else kq_unpack_q45(type, block, levels, scales, extra);
 }
 
-AVX512_INLINE void kq_tokens(uint32_t type, const kq_tile *tile, __m512 d, __m512 dmin, const uint8_t *x,
-                             size_t x_row_bytes, int64_t b, int64_t n_tokens, __m512 *acc) {
-    for (int64_t t = 0; t < n_tokens; t++) {
-        const cpu_block_q8k *xb = (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes) + b;
-        __m512i act[4], partial[16];
-        __m128i min_parts[16];
-        kq_act(type, xb, act);
-        __m256i bsums = _mm256_loadu_si256((const __m256i *)xb->bsums);
-        __m128i bsum8 = kq_bsum8(bsums);
-        AVX512_UNROLL for (int r = 0; r < 16; r++)
-            kq_dot_row(type, tile->levels[r], tile->scales[r], tile->extra[r], act, bsums, bsum8, &partial[r], &min_parts[r]);
-        acc[t] = kq_chain(type, acc[t], partial, min_parts, d, dmin, xb->d);
-    }
-}
-
 /* Up to 16 rows, one token: rows read one after the other through KQ_DECODE_BLOCKS
  * super-blocks (a sequential stream), partial vectors kept in L1 for the row reduction. */
 AVX512_INLINE void kq_decode_tile(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows,
@@ -540,43 +519,183 @@ AVX512_INLINE void kq_decode_tile(uint32_t type, const uint8_t *w, size_t w_row_
     _mm512_mask_storeu_ps(y, (__mmask16)((1u << n_rows) - 1), acc);
 }
 
-AVX512_INLINE void kq_tile_rows(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows, const uint8_t *x,
-                                size_t x_row_bytes, int64_t n_tokens, int64_t n_blocks, kq_tile *tile, float *y,
-                                int64_t y_stride) {
+/* Prefill: a 16-row tile of KQ_PREFILL_BLOCKS super-blocks in VNNI layout (levels[b][k]:
+ * 4 level bytes of each of 16 rows, in kq_act's element order), with the per-row
+ * sub-block scales as int32 vectors and Q4_K/Q5_K's mins paired as int16 for vpdpwssd. */
+typedef struct {
+    __m512i levels[KQ_PREFILL_BLOCKS][64];
+    __m512i scales[KQ_PREFILL_BLOCKS][16];  /* Q4_K/Q5_K: sub-block s < 8; Q6_K: group g < 16 */
+    __m512i min_pairs[KQ_PREFILL_BLOCKS][4];
+    __m512 d[KQ_PREFILL_BLOCKS], dmin[KQ_PREFILL_BLOCKS];
+} kq_tile;
+
+/* in[r] = 16 dwords of row r; out[d] = dword d of rows 0..15. */
+AVX512_INLINE void kq_transpose16(const __m512i *in, __m512i *out) {
+    __m512i pairs[16], quads[16];
+    AVX512_UNROLL for (int i = 0; i < 8; i++) {
+        pairs[2 * i] = _mm512_unpacklo_epi32(in[2 * i], in[2 * i + 1]);
+        pairs[2 * i + 1] = _mm512_unpackhi_epi32(in[2 * i], in[2 * i + 1]);
+    }
+    /* quads[4i + c], 128-bit lane L: dword 4L + c of rows 4i..4i+3 */
+    AVX512_UNROLL for (int i = 0; i < 4; i++) {
+        quads[4 * i + 0] = _mm512_unpacklo_epi64(pairs[4 * i], pairs[4 * i + 2]);
+        quads[4 * i + 1] = _mm512_unpackhi_epi64(pairs[4 * i], pairs[4 * i + 2]);
+        quads[4 * i + 2] = _mm512_unpacklo_epi64(pairs[4 * i + 1], pairs[4 * i + 3]);
+        quads[4 * i + 3] = _mm512_unpackhi_epi64(pairs[4 * i + 1], pairs[4 * i + 3]);
+    }
+    AVX512_UNROLL for (int c = 0; c < 4; c++) {
+        __m512i s0 = _mm512_shuffle_i32x4(quads[c], quads[4 + c], _MM_SHUFFLE(2, 0, 2, 0));
+        __m512i s1 = _mm512_shuffle_i32x4(quads[c], quads[4 + c], _MM_SHUFFLE(3, 1, 3, 1));
+        __m512i s2 = _mm512_shuffle_i32x4(quads[8 + c], quads[12 + c], _MM_SHUFFLE(2, 0, 2, 0));
+        __m512i s3 = _mm512_shuffle_i32x4(quads[8 + c], quads[12 + c], _MM_SHUFFLE(3, 1, 3, 1));
+        out[c] = _mm512_shuffle_i32x4(s0, s2, _MM_SHUFFLE(2, 0, 2, 0));
+        out[c + 8] = _mm512_shuffle_i32x4(s0, s2, _MM_SHUFFLE(3, 1, 3, 1));
+        out[c + 4] = _mm512_shuffle_i32x4(s1, s3, _MM_SHUFFLE(2, 0, 2, 0));
+        out[c + 12] = _mm512_shuffle_i32x4(s1, s3, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
+AVX512_INLINE void kq_unpack_tile(uint32_t type, const uint8_t *const *rows, int64_t b0, int64_t n_blocks,
+                                  __m512i row_offsets, const uint8_t *w, kq_tile *tile) {
     const int bytes = kq_block_bytes(type);
+    for (int64_t b = 0; b < n_blocks; b++) {
+        size_t offset = (size_t)(b0 + b) * (size_t)bytes;
+        __m512i levels[16][4], unused_scales[4], in[16];
+        int8_t scale_bytes[16][16];   /* [scale index][row] */
+        uint8_t min_bytes[8][16];
+        for (int r = 0; r < 16; r++) {
+            __m256i extra;
+            kq_unpack(type, rows[r] + offset, levels[r], unused_scales, &extra);
+            if (type == GGML_TYPE_Q6_K) {
+                for (int g = 0; g < 16; g++) scale_bytes[g][r] = ((const cpu_block_q6_K *)(rows[r] + offset))->scales[g];
+            } else {
+                uint32_t packed[4];
+                kq_scales_mins(rows[r] + offset + 4, packed);
+                for (int j = 0; j < 8; j++) {
+                    scale_bytes[j][r] = (int8_t)((packed[j / 4] >> (8 * (j % 4))) & 0xff);
+                    min_bytes[j][r] = (uint8_t)((packed[2 + j / 4] >> (8 * (j % 4))) & 0xff);
+                }
+            }
+        }
+        AVX512_UNROLL for (int j = 0; j < 4; j++) {
+            AVX512_UNROLL for (int r = 0; r < 16; r++) in[r] = levels[r][j];
+            kq_transpose16(in, &tile->levels[b][16 * j]);
+        }
+        if (type == GGML_TYPE_Q6_K) {
+            for (int g = 0; g < 16; g++) tile->scales[b][g] = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)scale_bytes[g]));
+        } else {
+            for (int j = 0; j < 8; j++)
+                tile->scales[b][j] = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)scale_bytes[j]));
+            for (int i = 0; i < 4; i++)
+                tile->min_pairs[b][i] = _mm512_or_si512(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)min_bytes[2 * i])),
+                                                        _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)min_bytes[2 * i + 1])), 16));
+        }
+        kq_scales16(type, w + offset, row_offsets, &tile->d[b], &tile->dmin[b]);
+    }
+}
+
+AVX512_INLINE __m512i kq_bcast_quads(const int8_t *qs) {
+    int32_t quads;
+    memcpy(&quads, qs, 4);
+    return _mm512_set1_epi32(quads);
+}
+
+/* n_tokens (1..KQ_TOKEN_GROUP, a constant after inlining) tokens against one chunk. */
+AVX512_INLINE void kq_prefill_group(uint32_t type, const kq_tile *tile, int64_t n_blocks, const uint8_t *x,
+                                    size_t x_row_bytes, int64_t b0, const int n_tokens, __m512 *acc) {
+    for (int64_t b = 0; b < n_blocks; b++) {
+        const cpu_block_q8k *xb[KQ_TOKEN_GROUP];
+        __m512i sumi[KQ_TOKEN_GROUP], summ[KQ_TOKEN_GROUP], isum[KQ_TOKEN_GROUP];
+        AVX512_UNROLL for (int t = 0; t < n_tokens; t++) {
+            xb[t] = (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes) + b0 + b;
+            sumi[t] = summ[t] = _mm512_setzero_si512();
+        }
+        if (type == GGML_TYPE_Q6_K) {
+            AVX512_UNROLL for (int g = 0; g < 16; g++) {
+                AVX512_UNROLL for (int t = 0; t < n_tokens; t++) isum[t] = _mm512_set1_epi32(-32 * xb[t]->bsums[g]);
+                AVX512_UNROLL for (int k = 4 * g; k < 4 * g + 4; k++) {
+                    __m512i levels = _mm512_load_si512(&tile->levels[b][k]);
+                    AVX512_UNROLL for (int t = 0; t < n_tokens; t++)
+                        isum[t] = _mm512_dpbusd_epi32(isum[t], levels, kq_bcast_quads(xb[t]->qs + 4 * k));
+                }
+                AVX512_UNROLL for (int t = 0; t < n_tokens; t++)
+                    sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(isum[t], tile->scales[b][g]));
+            }
+        } else {
+            AVX512_UNROLL for (int j = 0; j < 4; j++) {
+                AVX512_UNROLL for (int half = 0; half < 2; half++) {
+                    int sub_block = (j / 2) * 4 + j % 2 + 2 * half, x_first = 128 * (j / 2) + 32 * (j % 2) + 64 * half;
+                    AVX512_UNROLL for (int t = 0; t < n_tokens; t++) isum[t] = _mm512_setzero_si512();
+                    AVX512_UNROLL for (int m = 0; m < 8; m++) {
+                        __m512i levels = _mm512_load_si512(&tile->levels[b][16 * j + 8 * half + m]);
+                        AVX512_UNROLL for (int t = 0; t < n_tokens; t++)
+                            isum[t] = _mm512_dpbusd_epi32(isum[t], levels, kq_bcast_quads(xb[t]->qs + x_first + 4 * m));
+                    }
+                    AVX512_UNROLL for (int t = 0; t < n_tokens; t++)
+                        sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(isum[t], tile->scales[b][sub_block]));
+                }
+            }
+            AVX512_UNROLL for (int t = 0; t < n_tokens; t++) {
+                int32_t pairs[4];
+                _mm_storeu_si128((__m128i *)pairs, kq_bsum8(_mm256_loadu_si256((const __m256i *)xb[t]->bsums)));
+                AVX512_UNROLL for (int i = 0; i < 4; i++)
+                    summ[t] = _mm512_dpwssd_epi32(summ[t], tile->min_pairs[b][i], _mm512_set1_epi32(pairs[i]));
+            }
+        }
+        AVX512_UNROLL for (int t = 0; t < n_tokens; t++) {
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_mul_ps(tile->d[b], _mm512_set1_ps(xb[t]->d)), acc[t]);
+            if (type != GGML_TYPE_Q6_K)
+                acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(summ[t]), _mm512_mul_ps(tile->dmin[b], _mm512_set1_ps(xb[t]->d)), acc[t]);
+        }
+    }
+}
+
+#define KQ_GROUP_CASE(count) \
+    case count: kq_prefill_group(type, tile, n_blocks, x, x_row_bytes, b0, count, acc); break;
+
+AVX512_INLINE void kq_prefill_tokens(uint32_t type, const kq_tile *tile, int64_t n_blocks, const uint8_t *x,
+                                     size_t x_row_bytes, int64_t b0, int n_tokens, __m512 *acc) {
+    switch (n_tokens) {
+        KQ_GROUP_CASE(1) KQ_GROUP_CASE(2) KQ_GROUP_CASE(3) KQ_GROUP_CASE(4)
+        KQ_GROUP_CASE(5) KQ_GROUP_CASE(6)
+    default: break;
+    }
+}
+
+AVX512_INLINE void kq_prefill_tile(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows, const uint8_t *x,
+                                   size_t x_row_bytes, int64_t n_tokens, int64_t n_blocks, kq_tile *tile, float *y,
+                                   int64_t y_stride) {
     const uint8_t *rows[16];
     for (int r = 0; r < 16; r++) rows[r] = w + (size_t)(r < n_rows ? r : n_rows - 1) * w_row_bytes;
     __m512i row_offsets = q32_row_offsets(w_row_bytes, n_rows);
     __m512 acc[64];
     for (int64_t t = 0; t < n_tokens; t++) acc[t] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < n_blocks; b++) {
-        size_t offset = (size_t)b * (size_t)bytes;
-        AVX512_UNROLL for (int r = 0; r < 16; r++)
-            kq_unpack(type, rows[r] + offset, tile->levels[r], tile->scales[r], &tile->extra[r]);
-        __m512 d, dmin;
-        kq_scales16(type, w + offset, row_offsets, &d, &dmin);
-        kq_tokens(type, tile, d, dmin, x, x_row_bytes, b, n_tokens, acc);
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += KQ_PREFILL_BLOCKS) {
+        int64_t chunk = n_blocks - b0 < KQ_PREFILL_BLOCKS ? n_blocks - b0 : KQ_PREFILL_BLOCKS;
+        kq_unpack_tile(type, rows, b0, chunk, row_offsets, w, tile);
+        for (int64_t t = 0; t < n_tokens; t += KQ_TOKEN_GROUP) {
+            int group = n_tokens - t < KQ_TOKEN_GROUP ? (int)(n_tokens - t) : KQ_TOKEN_GROUP;
+            kq_prefill_tokens(type, tile, chunk, x + (size_t)t * x_row_bytes, x_row_bytes, b0, group, acc + t);
+        }
     }
     for (int64_t t = 0; t < n_tokens; t++) _mm512_mask_storeu_ps(y + t * y_stride, (__mmask16)((1u << n_rows) - 1), acc[t]);
 }
 
 AVX512_INLINE void kq_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
                            size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
-    kq_tile tile; /* 17 KiB on the stack: kernels keep no state between calls */
+    if (n_tokens < Q32_PREFILL_MIN_TOKENS) {
+        for (int64_t r = 0; r < n_rows; r += 16)
+            for (int64_t t = 0; t < n_tokens; t++)
+                kq_decode_tile(type, w + (size_t)r * w_row_bytes, w_row_bytes, n_rows - r < 16 ? (int)(n_rows - r) : 16,
+                               (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes), n_cols / 256, y + t * y_stride + r);
+        return;
+    }
+    kq_tile tile; /* 22 KiB on the stack: kernels keep no state between calls */
     for (int64_t t0 = 0; t0 < n_tokens; t0 += 64) {
         int64_t nt = n_tokens - t0 < 64 ? n_tokens - t0 : 64;
-        for (int64_t r = 0; r < n_rows; r += 16) {
-            int tile_rows = n_rows - r < 16 ? (int)(n_rows - r) : 16;
-            if (nt < Q32_PREFILL_MIN_TOKENS) {
-                for (int64_t t = 0; t < nt; t++)
-                    kq_decode_tile(type, w + (size_t)r * w_row_bytes, w_row_bytes, tile_rows,
-                                   (const cpu_block_q8k *)(x + (size_t)(t0 + t) * x_row_bytes), n_cols / 256,
-                                   y + (t0 + t) * y_stride + r);
-                continue;
-            }
-            kq_tile_rows(type, w + (size_t)r * w_row_bytes, w_row_bytes, n_rows - r < 16 ? (int)(n_rows - r) : 16,
-                         x + (size_t)t0 * x_row_bytes, x_row_bytes, nt, n_cols / 256, &tile, y + t0 * y_stride + r, y_stride);
-        }
+        for (int64_t r = 0; r < n_rows; r += 16)
+            kq_prefill_tile(type, w + (size_t)r * w_row_bytes, w_row_bytes, n_rows - r < 16 ? (int)(n_rows - r) : 16,
+                            x + (size_t)t0 * x_row_bytes, x_row_bytes, nt, n_cols / 256, &tile, y + t0 * y_stride + r, y_stride);
     }
 }
 
