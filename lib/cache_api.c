@@ -1,5 +1,6 @@
 /* sllm_cache: creating the paged K/V pool and backend for a model, clearing, statistics. */
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,10 +149,17 @@ static void collect_stats(const sllm_cache *cache, sllm_cache_stats *stats) {
 SLLM_API sllm_status sllm_cache_get_stats(const sllm_cache *cache, sllm_cache_stats *stats) {
     if (cache == NULL || stats == NULL)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "sllm_cache_get_stats: NULL argument");
-    if (stats->struct_size < sizeof *stats)
+    /* A host built against an older header passes a shorter struct (fields are only ever
+     * appended): fill the fields it knows, never past its struct_size. */
+    size_t caller_size = stats->struct_size;
+    if (caller_size < offsetof(sllm_cache_stats, query_tokens) + sizeof stats->query_tokens)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "sllm_cache_stats.struct_size is %zu, expected %zu",
-                         stats->struct_size, sizeof *stats);
-    collect_stats(cache, stats);
+                         caller_size, sizeof *stats);
+    sllm_cache_stats full = { .struct_size = sizeof full };
+    collect_stats(cache, &full);
+    size_t n_copied = caller_size < sizeof full ? caller_size : sizeof full;
+    memcpy((char *)stats + sizeof stats->struct_size, (const char *)&full + sizeof full.struct_size,
+           n_copied - sizeof full.struct_size);
     return SLLM_OK;
 }
 

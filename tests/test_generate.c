@@ -4,6 +4,7 @@
  * cancellation. Models come from tests/tools/make_model (ChatML template, byte-level BPE). */
 #include <check.h>
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,6 +527,56 @@ START_TEST(test_budget_below_one_request_is_kv_budget) {
     sllm_result_free(&result);
     sllm_request_free(req);
     assert_no_block_in_use(cache);
+    sllm_cache_free(cache);
+    sllm_model_free(model);
+}
+END_TEST
+
+START_TEST(test_stats_count_tokens_blocks_and_render_as_prometheus) {
+    sllm_model *model = fixture_load_model("tiny");
+    sllm_cache *cache = open_cache(model, 0, 1);
+    int32_t prompt[40];
+    fill_tokens(prompt, 40, 9);
+    sllm_generate_params params;
+    greedy_params(&params, 2);
+    generate_tokens_cached(cache, prompt, 40, &params, NULL, NULL);
+    ck_assert_uint_eq(generate_tokens_cached(cache, prompt, 40, &params, NULL, NULL), 32);
+    sllm_cache_stats stats = cache_stats(cache);
+    ck_assert_uint_eq(stats.requests, 2);
+    ck_assert_uint_eq(stats.query_tokens, 80);
+    ck_assert_uint_eq(stats.hit_tokens, 32);
+    ck_assert_uint_eq(stats.blocks_used, 0);
+    ck_assert_uint_eq(stats.blocks_cached, 2); /* 40 + 1 computed reply token: 2 full blocks */
+    ck_assert_uint_eq(stats.blocks_free, stats.blocks_total - 2);
+    ck_assert_uint_eq(stats.bytes_total, stats.blocks_total * stats.bytes_per_block);
+    /* K and V, 2 layers, 2 KV heads of 16 dims, 16 tokens, F16. */
+    ck_assert_uint_eq(stats.bytes_per_block, 2 * 2 * 2 * 16 * 16 * 2);
+
+    char text[4096];
+    size_t len;
+    ck_assert_int_eq(sllm_cache_stats_prometheus(cache, NULL, 0, &len), SLLM_ERR_BUFFER_TOO_SMALL);
+    ck_assert_int_eq(sllm_cache_stats_prometheus(cache, text, len, &len), SLLM_ERR_BUFFER_TOO_SMALL);
+    ck_assert_int_eq(sllm_cache_stats_prometheus(cache, text, len + 1, &len), SLLM_OK);
+    ck_assert_uint_eq(strlen(text), len);
+    char line[128];
+    snprintf(line, sizeof line, "\nsllm_cache_hit_tokens_total 32\n");
+    ck_assert_ptr_nonnull(strstr(text, line));
+    snprintf(line, sizeof line, "\nsllm_cache_blocks{state=\"cached\"} 2\n");
+    ck_assert_ptr_nonnull(strstr(text, line));
+    snprintf(line, sizeof line, "\nsllm_cache_blocks_total %llu\n", (unsigned long long)stats.blocks_total);
+    ck_assert_ptr_nonnull(strstr(text, line));
+
+    /* A host built against an older, shorter struct gets only the fields it knows. */
+    sllm_cache_stats old;
+    memset(&old, 0xAB, sizeof old);
+    old.struct_size = offsetof(sllm_cache_stats, blocks_total);
+    ck_assert_int_eq(sllm_cache_get_stats(cache, &old), SLLM_OK);
+    ck_assert_uint_eq(old.query_tokens, 80);
+    ck_assert_uint_eq(old.hit_tokens, 32);
+    ck_assert_uint_eq(old.blocks_total, 0xABABABABABABABABull);
+    ck_assert_uint_eq(old.requests, 0xABABABABABABABABull);
+    old.struct_size = sizeof(size_t);
+    ck_assert_int_eq(sllm_cache_get_stats(cache, &old), SLLM_ERR_INVALID_ARGUMENT);
     sllm_cache_free(cache);
     sllm_model_free(model);
 }
@@ -1114,6 +1165,7 @@ static Suite *generate_suite(void) {
     tcase_add_test(tc, test_weak_hashes_change_no_output);
     tcase_add_test(tc, test_eviction_is_lru_and_tail_first);
     tcase_add_test(tc, test_budget_below_one_request_is_kv_budget);
+    tcase_add_test(tc, test_stats_count_tokens_blocks_and_render_as_prometheus);
     suite_add_tcase(s, tc);
     tc = tcase_create("requests");
     tcase_set_timeout(tc, 600);
