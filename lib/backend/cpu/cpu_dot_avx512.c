@@ -46,7 +46,8 @@ AVX512_INLINE void avx512_prefetch_next(const uint8_t *row, size_t chunk_bytes, 
     for (size_t offset = 0; offset < chunk_bytes; offset += 64) _mm_prefetch((const char *)next + offset, AVX512_PREFETCH_HINT);
 }
 
-enum { Q32_PREFILL_MIN_TOKENS = 4, Q32_CHUNK_BLOCKS = 32, Q32_TOKEN_GROUP = 8, Q32_DECODE_PAIRS = 16 };
+enum { Q32_PREFILL_MIN_TOKENS = 4, Q32_CHUNK_BLOCKS = 32, Q32_TOKEN_GROUP = 8, Q32_DECODE_PAIRS = 16,
+       Q32_DECODE_QUADS = 8 };
 
 AVX512_INLINE int q32_block_bytes(uint32_t type) {
     switch (type) {
@@ -213,6 +214,102 @@ AVX512_INLINE void q32_decode_tile(uint32_t type, const uint8_t *w, size_t w_row
     _mm512_mask_storeu_ps(y, (__mmask16)((1u << n_rows) - 1), acc);
 }
 
+/* Nibble types, four blocks per row step: 128-bit lane i of the levels holds block i's
+ * elements 0-15 (lo) or 16-31 (hi), so a row's partial vector has one lane per block and
+ * one reduction serves 64 (row, block) pairs. */
+AVX512_INLINE void q32_levels4(uint32_t type, const uint8_t *block, __m512i *lo, __m512i *hi) {
+    const int bytes = q32_block_bytes(type), qs = q32_qs_offset(type);
+    __m512i packed = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(block + qs)));
+    packed = _mm512_inserti32x4(packed, _mm_loadu_si128((const __m128i *)(block + bytes + qs)), 1);
+    packed = _mm512_inserti32x4(packed, _mm_loadu_si128((const __m128i *)(block + 2 * bytes + qs)), 2);
+    packed = _mm512_inserti32x4(packed, _mm_loadu_si128((const __m128i *)(block + 3 * bytes + qs)), 3);
+    const __m512i low_mask = _mm512_set1_epi8(0x0f);
+    *lo = _mm512_and_si512(packed, low_mask);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_mask);
+    if (q32_is_q5(type)) {
+        uint64_t lo_bits = 0, hi_bits = 0;
+        AVX512_UNROLL for (int i = 0; i < 4; i++) {
+            uint32_t qh = q32_qh(type, block + i * bytes);
+            lo_bits |= (uint64_t)(qh & 0xffffu) << (16 * i);
+            hi_bits |= (uint64_t)(qh >> 16) << (16 * i);
+        }
+        const __m512i sixteen = _mm512_set1_epi8(16);
+        *lo = _mm512_mask_add_epi8(*lo, (__mmask64)lo_bits, *lo, sixteen);
+        *hi = _mm512_mask_add_epi8(*hi, (__mmask64)hi_bits, *hi, sixteen);
+    }
+}
+
+AVX512_INLINE void q32_act4(const cpu_block_q8a *x, __m512i *lo, __m512i *hi) {
+    __m512i l = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)x[0].qs));
+    __m512i h = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(x[0].qs + 16)));
+    AVX512_UNROLL for (int i = 1; i < 4; i++) {
+        l = _mm512_inserti32x4(l, _mm_loadu_si128((const __m128i *)x[i].qs), i);
+        h = _mm512_inserti32x4(h, _mm_loadu_si128((const __m128i *)(x[i].qs + 16)), i);
+    }
+    *lo = l;
+    *hi = h;
+}
+
+/* rows[r] lane block L (4 int32) -> out[L] lane r = row r's block-L sum. */
+AVX512_INLINE void q32_reduce16x4(const __m512i *rows, __m512i *out) {
+    __m512i pairs[8], quads[4];
+    AVX512_UNROLL for (int i = 0; i < 8; i++)
+        pairs[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(rows[2 * i], rows[2 * i + 1]),
+                                    _mm512_unpackhi_epi32(rows[2 * i], rows[2 * i + 1]));
+    AVX512_UNROLL for (int i = 0; i < 4; i++)
+        quads[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(pairs[2 * i], pairs[2 * i + 1]),
+                                    _mm512_unpackhi_epi64(pairs[2 * i], pairs[2 * i + 1]));
+    __m512i s0 = _mm512_shuffle_i32x4(quads[0], quads[1], _MM_SHUFFLE(1, 0, 1, 0));
+    __m512i s1 = _mm512_shuffle_i32x4(quads[0], quads[1], _MM_SHUFFLE(3, 2, 3, 2));
+    __m512i s2 = _mm512_shuffle_i32x4(quads[2], quads[3], _MM_SHUFFLE(1, 0, 1, 0));
+    __m512i s3 = _mm512_shuffle_i32x4(quads[2], quads[3], _MM_SHUFFLE(3, 2, 3, 2));
+    out[0] = _mm512_shuffle_i32x4(s0, s2, _MM_SHUFFLE(2, 0, 2, 0));
+    out[1] = _mm512_shuffle_i32x4(s0, s2, _MM_SHUFFLE(3, 1, 3, 1));
+    out[2] = _mm512_shuffle_i32x4(s1, s3, _MM_SHUFFLE(2, 0, 2, 0));
+    out[3] = _mm512_shuffle_i32x4(s1, s3, _MM_SHUFFLE(3, 1, 3, 1));
+}
+
+/* As q32_decode_tile for the nibble types with n_blocks a multiple of 4. */
+AVX512_INLINE void q32_decode_tile4(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows,
+                                    const cpu_block_q8a *x, int64_t n_blocks, float *y) {
+    const int bytes = q32_block_bytes(type);
+    __m512i row_offsets = q32_row_offsets(w_row_bytes, n_rows);
+    const __m512i zero_point = _mm512_set1_epi8((char)q32_zero_point(type));
+    __m512i act_lo[Q32_DECODE_QUADS], act_hi[Q32_DECODE_QUADS], correction[Q32_DECODE_QUADS];
+    __m512i partial[Q32_DECODE_QUADS][16];
+    __m512 acc = _mm512_setzero_ps(), m = acc;
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += 4 * Q32_DECODE_QUADS) {
+        int n_quads = n_blocks - b0 < 4 * Q32_DECODE_QUADS ? (int)(n_blocks - b0) / 4 : Q32_DECODE_QUADS;
+        for (int q = 0; q < n_quads; q++) {
+            q32_act4(x + b0 + 4 * q, &act_lo[q], &act_hi[q]);
+            correction[q] = q32_zero_point(type) == 0 ? _mm512_setzero_si512()
+                : _mm512_sub_epi32(_mm512_setzero_si512(),
+                                   _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), zero_point, act_lo[q]),
+                                                       zero_point, act_hi[q]));
+        }
+        for (int r = 0; r < 16; r++) {
+            const uint8_t *row = w + (size_t)(r < n_rows ? r : n_rows - 1) * w_row_bytes + (size_t)b0 * (size_t)bytes;
+            avx512_prefetch_next(row, (size_t)(4 * n_quads * bytes), w_row_bytes, b0 + 4 * n_quads >= n_blocks);
+            for (int q = 0; q < n_quads; q++) {
+                __m512i lo, hi;
+                q32_levels4(type, row + (size_t)(4 * q * bytes), &lo, &hi);
+                partial[q][r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(correction[q], lo, act_lo[q]), hi, act_hi[q]);
+            }
+        }
+        for (int q = 0; q < n_quads; q++) {
+            __m512i sums[4];
+            q32_reduce16x4(partial[q], sums);
+            AVX512_UNROLL for (int i = 0; i < 4; i++) {
+                int64_t b = b0 + 4 * q + i;
+                __m512 d;
+                q32_scales16(type, w + (size_t)b * (size_t)bytes, row_offsets, &d, &m);
+                acc = q32_chain(type, acc, sums[i], d, m, x + b);
+            }
+        }
+    }
+    _mm512_mask_storeu_ps(y, (__mmask16)((1u << n_rows) - 1), acc);
+}
+
 /* A 16-row tile of Q32_CHUNK_BLOCKS blocks in VNNI layout: levels[b][k] holds bytes
  * 4k..4k+3 of block b for each of the 16 rows. */
 typedef struct {
@@ -320,9 +417,14 @@ AVX512_INLINE void q32_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes,
         }
         return;
     }
+    int by_four = type != GGML_TYPE_Q8_0 && n_blocks % 4 == 0;
     for (int64_t r = 0; r < n_rows; r += 16)
         for (int64_t t = 0; t < n_tokens; t++)
-            q32_decode_tile(type, w + (size_t)r * w_row_bytes, w_row_bytes, n_rows - r < 16 ? (int)(n_rows - r) : 16,
+            if (by_four)
+                q32_decode_tile4(type, w + (size_t)r * w_row_bytes, w_row_bytes, n_rows - r < 16 ? (int)(n_rows - r) : 16,
+                                 (const cpu_block_q8a *)(x + (size_t)t * x_row_bytes), n_blocks, y + t * y_stride + r);
+            else
+                q32_decode_tile(type, w + (size_t)r * w_row_bytes, w_row_bytes, n_rows - r < 16 ? (int)(n_rows - r) : 16,
                             (const cpu_block_q8a *)(x + (size_t)t * x_row_bytes), n_blocks, y + t * y_stride + r);
 }
 
