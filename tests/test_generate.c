@@ -706,6 +706,73 @@ START_TEST(test_bad_requests_get_specific_errors_and_leave_the_cache_consistent)
 }
 END_TEST
 
+/* A JSON request carries its own sampling, limits, stop strings and salt. */
+START_TEST(test_json_request_equals_the_same_request_built_by_calls) {
+    sllm_model *model = fixture_load_model("tiny");
+    sllm_cache *cache = open_cache(model, 0, 1);
+    sllm_generate_params params;
+    greedy_params(&params, 7);
+    params.ignore_eos = 1;
+    params.salt = (const uint8_t *)"t1";
+    params.salt_len = 2;
+    sllm_request *req = NULL;
+    ck_assert_int_eq(sllm_request_create(&req), SLLM_OK);
+    ck_assert_int_eq(sllm_request_add_message(req, "system", "Be brief.", 9), SLLM_OK);
+    ck_assert_int_eq(sllm_request_add_message(req, "user", "What is the cache for, and why?", 31), SLLM_OK);
+    sllm_result expected;
+    ck_assert_int_eq(generate_recorded(cache, req, &params, NULL, &expected), SLLM_OK);
+    sllm_request_free(req);
+
+    static const char json[] =
+        "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"},"
+        " {\"role\": \"user\", \"content\": \"What is the cache for, and why?\"}],"
+        " \"max_tokens\": 7, \"temperature\": 0, \"cache_salt\": \"t1\", \"logprobs\": true, \"top_logprobs\": 2}";
+    ck_assert_int_eq(sllm_request_from_json(json, strlen(json), &req), SLLM_OK);
+    /* The call's sampling is replaced by the JSON's: this temperature does not apply. */
+    sllm_generate_params ignored;
+    sllm_generate_params_init(&ignored);
+    ignored.temperature = 1.5f;
+    ignored.ignore_eos = 1;
+    sllm_result result;
+    ck_assert_int_eq(generate_recorded(cache, req, &ignored, NULL, &result), SLLM_OK);
+    ck_assert_uint_eq(result.n_tokens, expected.n_tokens);
+    ck_assert_mem_eq(result.tokens, expected.tokens, expected.n_tokens * sizeof *expected.tokens);
+    ck_assert_uint_eq(result.prompt_tokens, expected.prompt_tokens);
+    ck_assert_uint_eq(result.cached_tokens, (expected.prompt_tokens - 1) / FIXTURE_BLOCK_SIZE * FIXTURE_BLOCK_SIZE);
+    ck_assert_int_eq(result.n_top_logprobs, 2);
+    ck_assert_ptr_nonnull(result.logprobs);
+    sllm_result_free(&result);
+    sllm_request_free(req);
+
+    /* Another cache_salt shares nothing; the reply re-sent with its token_ids hits the cache. */
+    char json2[1024];
+    size_t n = (size_t)snprintf(json2, sizeof json2,
+                                "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"},"
+                                " {\"role\": \"user\", \"content\": \"What is the cache for, and why?\"},"
+                                " {\"role\": \"assistant\", \"content\": \"x\", \"token_ids\": [");
+    for (size_t i = 0; i < expected.n_tokens; i++)
+        n += (size_t)snprintf(json2 + n, sizeof json2 - n, "%s%d", i ? ", " : "", (int)expected.tokens[i]);
+    snprintf(json2 + n, sizeof json2 - n, "]}, {\"role\": \"user\", \"content\": \"More.\"}], \"max_tokens\": 3,"
+                                          " \"temperature\": 0, \"cache_salt\": \"%s\"}", "t2");
+    ck_assert_int_eq(sllm_request_from_json(json2, strlen(json2), &req), SLLM_OK);
+    ck_assert_int_eq(generate_recorded(cache, req, NULL, NULL, &result), SLLM_OK);
+    ck_assert_uint_eq(result.cached_tokens, 0);
+    sllm_result_free(&result);
+    sllm_request_free(req);
+    memcpy(strstr(json2, "\"t2\""), "\"t1\"", 4);
+    ck_assert_int_eq(sllm_request_from_json(json2, strlen(json2), &req), SLLM_OK);
+    ck_assert_int_eq(generate_recorded(cache, req, NULL, NULL, &result), SLLM_OK);
+    /* The first call computed its prompt and 6 of its 7 reply tokens. */
+    ck_assert_uint_eq(result.cached_tokens, (expected.prompt_tokens + 6) / FIXTURE_BLOCK_SIZE * FIXTURE_BLOCK_SIZE);
+    sllm_result_free(&result);
+    sllm_request_free(req);
+    sllm_result_free(&expected);
+    assert_no_block_in_use(cache);
+    sllm_cache_free(cache);
+    sllm_model_free(model);
+}
+END_TEST
+
 /* ---- stopping and streaming -------------------------------------------------------------------- */
 
 /* Independent UTF-8 check (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF). */
@@ -1170,6 +1237,7 @@ static Suite *generate_suite(void) {
     tc = tcase_create("requests");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_bad_requests_get_specific_errors_and_leave_the_cache_consistent);
+    tcase_add_test(tc, test_json_request_equals_the_same_request_built_by_calls);
     tcase_add_test(tc, test_stop_string_is_never_emitted);
     tcase_add_test(tc, test_finish_reasons);
     tcase_add_test(tc, test_streamed_text_is_valid_utf8_and_equals_the_result);
