@@ -53,7 +53,8 @@ ifeq ($(WITH_CUDA),1)
   CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
   LIB_OBJS  += $(CUDA_SRCS:%.cu=$(BUILD)/obj/%.o)
   CFLAGS_ALL += -DSLLM_WITH_CUDA=1
-  LIBS      += -L$(CUDA_HOME)/lib64 -lcudart
+  CUDA_LIBS := -L$(CUDA_HOME)/lib64 -lcudart
+  LIBS      += $(CUDA_LIBS)
 endif
 
 CLI_SRCS  := $(sort $(wildcard tools/sllm/*.c))
@@ -166,7 +167,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(STATIC)
 $(BUILD)/statelessllm.pc: pkgconfig/statelessllm.pc.in Makefile
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@CUDA_LIBS@|$(CUDA_LIBS)|g' $< > $@
 
 install: all $(BUILD)/statelessllm.pc
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PCDIR)
