@@ -115,18 +115,24 @@ static void bench_type(core_threadpool *pool, uint32_t type, const float *src, c
             memcpy(copies[k], copies[0], matrix_bytes);
         }
         const char *name = ggml_type_get(type)->name;
+        /* BENCH_ONLY=decode or BENCH_ONLY=prefill: profile one of the two */
+        const char *only = getenv("BENCH_ONLY");
+        if (only == NULL || strcmp(only, "prefill") != 0) {
         timing decode = time_matmul(pool, type, copies, n_copies, n_rows, n_cols, x, 1, y, scratch, repeats);
         double best_gbps = (double)matrix_bytes / decode.best_s * 1e-9;
         double median_gbps = (double)matrix_bytes / decode.median_s * 1e-9;
         printf("%-5s %5lldx%-5lld decode   %7.1f GB/s %5.1f%% of bandwidth   (median %5.1f GB/s %5.1f%%)\n",
                name, (long long)n_rows, (long long)n_cols, best_gbps, 100.0 * best_gbps / bandwidth,
                median_gbps, 100.0 * median_gbps / bandwidth);
+        }
+        if (only == NULL || strcmp(only, "decode") != 0) {
         timing prefill = time_matmul(pool, type, copies, 1, n_rows, n_cols, x, 128, y, scratch, repeats);
         double flop = 2.0 * (double)n_rows * (double)n_cols * 128.0;
         double best_gflops = flop / prefill.best_s * 1e-9, median_gflops = flop / prefill.median_s * 1e-9;
         printf("%-5s %5lldx%-5lld prefill  %7.1f GFLOP/s = %5.0f TinyLlama tok/s (median %5.1f GFLOP/s = %5.0f tok/s)\n",
                name, (long long)n_rows, (long long)n_cols, best_gflops, best_gflops * 1e9 / TINYLLAMA_FLOP_PER_TOKEN,
                median_gflops, median_gflops * 1e9 / TINYLLAMA_FLOP_PER_TOKEN);
+        }
         fflush(stdout);
         for (int k = 0; k < n_copies; k++) free(copies[k]);
     }

@@ -811,10 +811,93 @@ AVX512_GEMM_K(avx512_gemm_q4_K, GGML_TYPE_Q4_K)
 AVX512_GEMM_K(avx512_gemm_q5_K, GGML_TYPE_Q5_K)
 AVX512_GEMM_K(avx512_gemm_q6_K, GGML_TYPE_Q6_K)
 
+/* ---- float weights (F32, F16, BF16): FLOAT_ROWS x n_tokens register tiles ----
+ * Each (row, token) pair keeps its own 16-lane accumulator (element i in lane i % 16,
+ * as cpu_dot.c defines), so a tile only shares the weight conversion and the activation
+ * loads; the lanes are summed in the canonical pairwise order at the end. */
+enum { FLOAT_ROWS = 4, FLOAT_TOKENS = 6 };
+
+AVX512_INLINE __m512 float_load16(uint32_t type, const uint8_t *row, int64_t i) {
+    if (type == GGML_TYPE_F32) return _mm512_loadu_ps((const float *)row + i);
+    __m256i halves = _mm256_loadu_si256((const __m256i *)((const uint16_t *)row + i));
+    if (type == GGML_TYPE_F16) return _mm512_cvtph_ps(halves);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(halves), 16));
+}
+
+AVX512_INLINE void float_tile(uint32_t type, const uint8_t *w, size_t w_row_bytes, const int n_rows, const uint8_t *x,
+                              size_t x_row_bytes, const int n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    __m512 acc[FLOAT_ROWS][FLOAT_TOKENS];
+    AVX512_UNROLL for (int r = 0; r < n_rows; r++)
+        AVX512_UNROLL for (int t = 0; t < n_tokens; t++) acc[r][t] = _mm512_setzero_ps();
+    int64_t n_main = n_cols - n_cols % 16;
+    for (int64_t i = 0; i < n_main; i += 16) {
+        __m512 weights[FLOAT_ROWS];
+        AVX512_UNROLL for (int r = 0; r < n_rows; r++) weights[r] = float_load16(type, w + (size_t)r * w_row_bytes, i);
+        AVX512_UNROLL for (int t = 0; t < n_tokens; t++) {
+            __m512 xv = _mm512_loadu_ps((const float *)(x + (size_t)t * x_row_bytes) + i);
+            AVX512_UNROLL for (int r = 0; r < n_rows; r++) acc[r][t] = _mm512_fmadd_ps(weights[r], xv, acc[r][t]);
+        }
+    }
+    AVX512_UNROLL for (int r = 0; r < n_rows; r++) {
+        const uint8_t *row = w + (size_t)r * w_row_bytes;
+        AVX512_UNROLL for (int t = 0; t < n_tokens; t++) {
+            const float *xt = (const float *)(x + (size_t)t * x_row_bytes);
+            float sum = x86_lanes16_sum(_mm512_castps512_ps256(acc[r][t]),
+                                        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][t]), 1)));
+            for (int64_t i = n_main; i < n_cols; i++) sum = fmaf(x86_weight_at(type, row, i), xt[i], sum);
+            y[t * y_stride + r] = sum;
+        }
+    }
+}
+
+#define FLOAT_TILE_CASE(rows, count) \
+    case count: float_tile(type, w, w_row_bytes, rows, x, x_row_bytes, count, n_cols, y, y_stride); break;
+
+AVX512_INLINE void float_tile_rows(uint32_t type, const uint8_t *w, size_t w_row_bytes, const int n_rows, const uint8_t *x,
+                                   size_t x_row_bytes, int n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    if (n_rows == FLOAT_ROWS) {
+        switch (n_tokens) {
+            FLOAT_TILE_CASE(FLOAT_ROWS, 1) FLOAT_TILE_CASE(FLOAT_ROWS, 2) FLOAT_TILE_CASE(FLOAT_ROWS, 3)
+            FLOAT_TILE_CASE(FLOAT_ROWS, 4) FLOAT_TILE_CASE(FLOAT_ROWS, 5) FLOAT_TILE_CASE(FLOAT_ROWS, 6)
+        default: break;
+        }
+        return;
+    }
+    switch (n_tokens) {
+        FLOAT_TILE_CASE(1, 1) FLOAT_TILE_CASE(1, 2) FLOAT_TILE_CASE(1, 3)
+        FLOAT_TILE_CASE(1, 4) FLOAT_TILE_CASE(1, 5) FLOAT_TILE_CASE(1, 6)
+    default: break;
+    }
+}
+
+AVX512_INLINE void float_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
+                              size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    for (int64_t r = 0; r < n_rows; r += FLOAT_ROWS) {
+        int full = n_rows - r >= FLOAT_ROWS;
+        for (int k = 0; k < (full ? 1 : (int)(n_rows - r)); k++) {
+            for (int64_t t = 0; t < n_tokens; t += FLOAT_TOKENS) {
+                int group = n_tokens - t < FLOAT_TOKENS ? (int)(n_tokens - t) : FLOAT_TOKENS;
+                float_tile_rows(type, w + (size_t)(r + k) * w_row_bytes, w_row_bytes, full ? FLOAT_ROWS : 1,
+                                x + (size_t)t * x_row_bytes, x_row_bytes, group, n_cols, y + t * y_stride + r + k, y_stride);
+            }
+        }
+    }
+}
+
+#define AVX512_GEMM_FLOAT(name, type)                                                                 \
+    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,          \
+                     size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) { \
+        float_gemm(type, w, w_row_bytes, n_rows, x, x_row_bytes, n_tokens, n_cols, y, y_stride);      \
+    }
+
+AVX512_GEMM_FLOAT(avx512_gemm_f32, GGML_TYPE_F32)
+AVX512_GEMM_FLOAT(avx512_gemm_f16, GGML_TYPE_F16)
+AVX512_GEMM_FLOAT(avx512_gemm_bf16, GGML_TYPE_BF16)
+
 static const cpu_kernels avx512_kernels = {
     .name = "avx512",
     .gemm = {
-        [GGML_TYPE_F32] = x86_gemm_f32, [GGML_TYPE_F16] = x86_gemm_f16, [GGML_TYPE_BF16] = x86_gemm_bf16,
+        [GGML_TYPE_F32] = avx512_gemm_f32, [GGML_TYPE_F16] = avx512_gemm_f16, [GGML_TYPE_BF16] = avx512_gemm_bf16,
         [GGML_TYPE_Q4_0] = avx512_gemm_q4_0, [GGML_TYPE_Q4_1] = avx512_gemm_q4_1,
         [GGML_TYPE_Q5_0] = avx512_gemm_q5_0, [GGML_TYPE_Q5_1] = avx512_gemm_q5_1,
         [GGML_TYPE_Q8_0] = avx512_gemm_q8_0, [GGML_TYPE_Q4_K] = avx512_gemm_q4_K,
