@@ -239,15 +239,16 @@ AVX512_INLINE void q32_levels4(uint32_t type, const uint8_t *block, __m512i *lo,
     }
 }
 
+AVX512_INLINE __m512i q32_lanes4(const int8_t *a, const int8_t *b, const int8_t *c, const int8_t *d) {
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)a));
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)b), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)c), 2);
+    return _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)d), 3);
+}
+
 AVX512_INLINE void q32_act4(const cpu_block_q8a *x, __m512i *lo, __m512i *hi) {
-    __m512i l = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)x[0].qs));
-    __m512i h = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(x[0].qs + 16)));
-    AVX512_UNROLL for (int i = 1; i < 4; i++) {
-        l = _mm512_inserti32x4(l, _mm_loadu_si128((const __m128i *)x[i].qs), i);
-        h = _mm512_inserti32x4(h, _mm_loadu_si128((const __m128i *)(x[i].qs + 16)), i);
-    }
-    *lo = l;
-    *hi = h;
+    *lo = q32_lanes4(x[0].qs, x[1].qs, x[2].qs, x[3].qs);
+    *hi = q32_lanes4(x[0].qs + 16, x[1].qs + 16, x[2].qs + 16, x[3].qs + 16);
 }
 
 /* rows[r] lane block L (4 int32) -> out[L] lane r = row r's block-L sum. */
