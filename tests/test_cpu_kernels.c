@@ -362,6 +362,41 @@ START_TEST(test_simd_kernels_are_bit_identical_to_scalar) {
 }
 END_TEST
 
+/* Widths that cross every kernel's internal chunking (32-block q32 chunks, 4- and
+ * 8-super-block K-quant chunks) and block counts the 4-block and 2-block paths do not
+ * divide (the odd count takes the generic x86 path): each SIMD table must still equal
+ * scalar bit for bit, for 1 token (decode path) and for 9 tokens (prefill path), and a
+ * token's result must not depend on which path computed it. */
+START_TEST(test_simd_matches_scalar_across_widths_and_paths) {
+    uint32_t type = all_types[_i];
+    const int64_t widths[] = {2304, 1216, 1184}, n_rows = 19, n_tokens = 9;
+    int is_k = type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q5_K || type == GGML_TYPE_Q6_K;
+    const cpu_kernels *tables[3];
+    int n_tables = cpu_kernels_available(tables, 3);
+    for (size_t k = 0; k < (is_k ? 1u : 3u); k++) {
+        int64_t n_cols = widths[k];
+        float *w_src = gauss_array(n_rows * n_cols, 5 + type), *x = gauss_array(n_tokens * n_cols, 17);
+        void *w = quantize_matrix(type, w_src, n_rows, n_cols);
+        void *scratch = malloc(cpu_matmul_scratch_bytes(type, n_cols, n_tokens) + 1);
+        float expected[19 * 9], batch[19 * 9], single[19 * 9];
+        cpu_matmul_with(cpu_kernels_scalar(), NULL, type, w, n_rows, n_cols, x, n_tokens, expected, scratch);
+        for (int tab = 0; tab < n_tables; tab++) {
+            cpu_matmul_with(tables[tab], NULL, type, w, n_rows, n_cols, x, n_tokens, batch, scratch);
+            for (int64_t t = 0; t < n_tokens; t++)
+                cpu_matmul_with(tables[tab], NULL, type, w, n_rows, n_cols, x + t * n_cols, 1, single + t * n_rows, scratch);
+            ck_assert_msg(memcmp(batch, expected, sizeof batch) == 0, "%s/%s width %lld: batch differs from scalar",
+                          ggml_type_get(type)->name, tables[tab]->name, (long long)n_cols);
+            ck_assert_msg(memcmp(single, expected, sizeof single) == 0, "%s/%s width %lld: one-token path differs",
+                          ggml_type_get(type)->name, tables[tab]->name, (long long)n_cols);
+        }
+        free(scratch);
+        free(w);
+        free(w_src);
+        free(x);
+    }
+}
+END_TEST
+
 START_TEST(test_f32_tail_columns_are_included) {
     float w[2 * 19], x[19], y[2];
     for (int i = 0; i < 19; i++) {
@@ -438,6 +473,7 @@ int main(void) {
     tcase_add_loop_test(matmul, test_matmul_matches_double_reference_within_activation_rounding, 0, N_TYPES);
     tcase_add_loop_test(matmul, test_matmul_is_batch_invariant_across_chunks_and_threads, 0, N_TYPES);
     tcase_add_loop_test(matmul, test_simd_kernels_are_bit_identical_to_scalar, 0, N_TYPES);
+    tcase_add_loop_test(matmul, test_simd_matches_scalar_across_widths_and_paths, 0, N_TYPES);
     tcase_add_test(matmul, test_f32_tail_columns_are_included);
     suite_add_tcase(suite, matmul);
     TCase *pool = tcase_create("threadpool");
