@@ -1,41 +1,159 @@
-/* CPU kernels other than matmul. Each output element's reduction order is fixed (index or
- * position order) and threads split outputs only, so results are bit-identical for any
- * batch size, chunking and thread count. */
+/* CPU kernels other than matmul: the scalar kernel table (the reference sequence of float
+ * operations every SIMD table reproduces), run-time choice of a table, and the thread
+ * split. Each output element's reduction order is fixed (index or position order) and
+ * threads split outputs only, so results are bit-identical for any batch size, chunking,
+ * thread count and kernel table. */
 #include "backend/cpu/cpu_ops.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "backend/cpu/cpu_exp.h"
 #include "backend/cpu/cpu_fp16.h"
 
 /* Below this many elements an op runs on the calling thread: waking the pool costs more
  * than the work. The result is the same either way. */
 enum { PARALLEL_MIN_ELEMENTS = 1 << 15 };
 
+/* Element-wise ops hand each thread a multiple of this many elements, so SIMD tails stay
+ * at the end of the array (tails compute the same values anyway). */
+enum { ELEMENTWISE_ALIGN = 64 };
+
 static void split_range(int64_t n, int thread_index, int n_threads, int64_t *begin, int64_t *end) {
     *begin = n * thread_index / n_threads;
     *end = n * (thread_index + 1) / n_threads;
+}
+
+static void split_aligned(int64_t n, int thread_index, int n_threads, int64_t *begin, int64_t *end) {
+    int64_t n_chunks = (n + ELEMENTWISE_ALIGN - 1) / ELEMENTWISE_ALIGN;
+    split_range(n_chunks, thread_index, n_threads, begin, end);
+    *begin = *begin * ELEMENTWISE_ALIGN;
+    *end = *end * ELEMENTWISE_ALIGN < n ? *end * ELEMENTWISE_ALIGN : n;
 }
 
 static core_threadpool *pool_for(core_threadpool *pool, int64_t n_elements) {
     return n_elements >= PARALLEL_MIN_ELEMENTS ? pool : NULL;
 }
 
-/* Eight running sums combined in a fixed order: vectorizable, and the same order for
- * every call. */
-static float dot_f32(const float *a, const float *b, int64_t n) {
-    float lanes[8] = { 0 };
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) lanes[j] += a[i + j] * b[i + j];
-    float sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-    for (; i < n; i++) sum += a[i] * b[i];
-    return sum;
+const cpu_ops_kernels *cpu_ops_kernels_best(void) {
+    const cpu_ops_kernels *kernels = cpu_ops_kernels_avx512();
+    if (kernels == NULL) kernels = cpu_ops_kernels_avx2();
+    return kernels != NULL ? kernels : cpu_ops_kernels_scalar();
 }
+
+/* ---- scalar kernels ------------------------------------------------------------------- */
+
+static void scalar_exp(const float *x, int64_t n, float *out) {
+    for (int64_t i = 0; i < n; i++) out[i] = cpu_exp(x[i]);
+}
+
+static void scalar_swiglu(const float *gate, const float *up, int64_t n, float *out) {
+    for (int64_t i = 0; i < n; i++) out[i] = cpu_swiglu_one(gate[i], up[i]);
+}
+
+static void scalar_f32_to_f16(const float *src, int64_t n, uint16_t *dst) {
+    for (int64_t i = 0; i < n; i++) dst[i] = cpu_f32_to_fp16(src[i]);
+}
+
+/* Squares (exact in double) go to lane i % 16 in index order; the lanes are then folded
+ * in halves (j += j + 8, j += j + 4, j += j + 2, j += j + 1): the order the SIMD tables
+ * follow with 8 or 4 doubles per register. */
+static void scalar_rms_norm_row(const float *x, const float *weight, int64_t width, float eps, float *out) {
+    double lanes[16] = { 0 };
+    for (int64_t i = 0; i < width; i++) lanes[i % 16] += (double)x[i] * (double)x[i];
+    for (int half = 8; half >= 1; half /= 2)
+        for (int j = 0; j < half; j++) lanes[j] += lanes[j + half];
+    float scale = (float)(1.0 / sqrt(lanes[0] / (double)width + (double)eps));
+    for (int64_t i = 0; i < width; i++) out[i] = x[i] * scale * weight[i];
+}
+
+/* Element index of (block, layer, kv, head, slot, 0) in the pool. */
+static size_t kv_index(const sllm_kv_layout *layout, int64_t block, int64_t layer, int kv, int64_t head,
+                       int64_t slot) {
+    return (size_t)((((block * layout->n_layers + layer) * 2 + kv) * layout->n_kv_heads + head) *
+                        layout->block_size + slot) * (size_t)layout->head_dim;
+}
+
+static void load_row(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t pos, float *row) {
+    const sllm_kv_layout *layout = args->layout;
+    int64_t block = args->block_table[pos / layout->block_size], slot = pos % layout->block_size;
+    size_t index = kv_index(layout, block, args->layer, kv, kv_head, slot);
+    if (layout->dtype == SLLM_KV_F32) {
+        memcpy(row, (const float *)args->kv_pool + index, (size_t)layout->head_dim * sizeof *row);
+        return;
+    }
+    const uint16_t *src = (const uint16_t *)args->kv_pool + index;
+    for (int64_t d = 0; d < layout->head_dim; d++)
+        row[d] = layout->dtype == SLLM_KV_BF16 ? cpu_bf16_to_f32(src[d]) : cpu_fp16_to_f32(src[d]);
+}
+
+/* max as x86's maxps computes it (the second operand unless the first is greater). */
+static float max_ps(float a, float b) { return a > b ? a : b; }
+
+/* The reference sequence for one query row; every table performs exactly these float
+ * operations per row, whatever rows share its vectors:
+ *   for each tile of keys (positions [16j, 16j + 16) up to the row's own position):
+ *     s_k = (fma chain over d of q[d] * k[d], from 0) * scale, for the tile's keys
+ *     m' = max(m, max_k s_k); alpha = exp(m - m'); l = l * alpha; then l += exp(s_k - m')
+ *     in key order; acc[d] = acc[d] * alpha, then acc[d] = fma(p_k, v_k[d], acc[d]) in key
+ *     order; m = m'
+ *   out[d] = acc[d] * (1 / l). */
+static void scalar_attend_row(const cpu_attention_args *args, int64_t kv_head, int64_t row) {
+    const int64_t head_dim = args->layout->head_dim, group = args->n_heads / args->layout->n_kv_heads;
+    const int64_t token = row / group, head = kv_head * group + row % group, last = args->pos0 + token;
+    const float *q = args->q + (token * args->n_heads + head) * head_dim;
+    float acc[CPU_MAX_HEAD_DIM], key[CPU_MAX_HEAD_DIM], value[CPU_MAX_HEAD_DIM], score[CPU_ATTENTION_TILE];
+    float running_max = -INFINITY, running_sum = 0.0f;
+    for (int64_t d = 0; d < head_dim; d++) acc[d] = 0.0f;
+    for (int64_t start = 0; start <= last; start += CPU_ATTENTION_TILE) {
+        int64_t n_keys = last + 1 - start < CPU_ATTENTION_TILE ? last + 1 - start : CPU_ATTENTION_TILE;
+        float tile_max = -INFINITY;
+        for (int64_t k = 0; k < n_keys; k++) {
+            load_row(args, 0, kv_head, start + k, key);
+            float dot = 0.0f;
+            for (int64_t d = 0; d < head_dim; d++) dot = fmaf(q[d], key[d], dot);
+            score[k] = dot * args->scale;
+            tile_max = max_ps(tile_max, score[k]);
+        }
+        float new_max = max_ps(running_max, tile_max);
+        float alpha = cpu_exp(running_max - new_max);
+        running_sum = running_sum * alpha;
+        for (int64_t k = 0; k < n_keys; k++) {
+            score[k] = cpu_exp(score[k] - new_max);
+            running_sum = running_sum + score[k];
+        }
+        for (int64_t d = 0; d < head_dim; d++) acc[d] = acc[d] * alpha;
+        for (int64_t k = 0; k < n_keys; k++) {
+            load_row(args, 1, kv_head, start + k, value);
+            for (int64_t d = 0; d < head_dim; d++) acc[d] = fmaf(score[k], value[d], acc[d]);
+        }
+        running_max = new_max;
+    }
+    float inv = 1.0f / running_sum;
+    float *out = args->out + (token * args->n_heads + head) * head_dim;
+    for (int64_t d = 0; d < head_dim; d++) out[d] = acc[d] * inv;
+}
+
+static void scalar_attend(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
+    for (int64_t row = row0; row < row0 + n_rows; row++) scalar_attend_row(args, kv_head, row);
+}
+
+static const cpu_ops_kernels scalar_kernels = {
+    .name = "scalar",
+    .attention_rows = 16,
+    .attend = scalar_attend,
+    .exp = scalar_exp,
+    .swiglu = scalar_swiglu,
+    .rms_norm_row = scalar_rms_norm_row,
+    .f32_to_f16 = scalar_f32_to_f16,
+};
+
+const cpu_ops_kernels *cpu_ops_kernels_scalar(void) { return &scalar_kernels; }
 
 /* ---- RMSNorm ---------------------------------------------------------------------- */
 
 typedef struct rms_task {
+    const cpu_ops_kernels *kernels;
     const float *x, *weight;
     float *out;
     int64_t n_rows, width;
@@ -46,20 +164,20 @@ static void rms_norm_rows(void *context, int thread_index, int n_threads) {
     const rms_task *task = context;
     int64_t begin, end;
     split_range(task->n_rows, thread_index, n_threads, &begin, &end);
-    for (int64_t r = begin; r < end; r++) {
-        const float *x = task->x + r * task->width;
-        float *out = task->out + r * task->width;
-        double sum = 0.0;
-        for (int64_t i = 0; i < task->width; i++) sum += (double)x[i] * (double)x[i];
-        float scale = (float)(1.0 / sqrt(sum / (double)task->width + (double)task->eps));
-        for (int64_t i = 0; i < task->width; i++) out[i] = x[i] * scale * task->weight[i];
-    }
+    for (int64_t r = begin; r < end; r++)
+        task->kernels->rms_norm_row(task->x + r * task->width, task->weight, task->width, task->eps,
+                                    task->out + r * task->width);
+}
+
+void cpu_rms_norm_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const float *x,
+                       const float *weight, int64_t n_rows, int64_t width, float eps, float *out) {
+    rms_task task = { kernels, x, weight, out, n_rows, width, eps };
+    core_threadpool_run(pool_for(pool, n_rows * width), rms_norm_rows, &task);
 }
 
 void cpu_rms_norm(core_threadpool *pool, const float *x, const float *weight, int64_t n_rows,
                   int64_t width, float eps, float *out) {
-    rms_task task = { x, weight, out, n_rows, width, eps };
-    core_threadpool_run(pool_for(pool, n_rows * width), rms_norm_rows, &task);
+    cpu_rms_norm_with(cpu_ops_kernels_best(), pool, x, weight, n_rows, width, eps, out);
 }
 
 /* ---- RoPE --------------------------------------------------------------------------- */
@@ -113,14 +231,8 @@ void cpu_rope(core_threadpool *pool, float *x, int64_t n_tokens, int64_t n_heads
 
 /* ---- paged K/V ------------------------------------------------------------------------ */
 
-/* Element index of (block, layer, kv, head, slot, 0) in the pool. */
-static size_t kv_index(const sllm_kv_layout *layout, int64_t block, int64_t layer, int kv, int64_t head,
-                       int64_t slot) {
-    return (size_t)((((block * layout->n_layers + layer) * 2 + kv) * layout->n_kv_heads + head) *
-                        layout->block_size + slot) * (size_t)layout->head_dim;
-}
-
-static void store_row(void *pool, sllm_kv_dtype dtype, size_t index, const float *src, int64_t n) {
+static void store_row(const cpu_ops_kernels *kernels, void *pool, sllm_kv_dtype dtype, size_t index,
+                      const float *src, int64_t n) {
     if (dtype == SLLM_KV_F32) {
         memcpy((float *)pool + index, src, (size_t)n * sizeof *src);
         return;
@@ -129,108 +241,62 @@ static void store_row(void *pool, sllm_kv_dtype dtype, size_t index, const float
     if (dtype == SLLM_KV_BF16)
         for (int64_t i = 0; i < n; i++) dst[i] = cpu_f32_to_bf16(src[i]);
     else
-        for (int64_t i = 0; i < n; i++) dst[i] = cpu_f32_to_fp16(src[i]);
+        kernels->f32_to_f16(src, n, dst);
 }
 
 void cpu_kv_write(void *pool, const sllm_kv_layout *layout, int64_t layer, const int32_t *block_table,
                   int64_t pos0, int64_t n_tokens, const float *k, const float *v) {
+    const cpu_ops_kernels *kernels = cpu_ops_kernels_best();
     const int64_t row = layout->n_kv_heads * layout->head_dim;
     for (int64_t t = 0; t < n_tokens; t++) {
         int64_t pos = pos0 + t;
         int64_t block = block_table[pos / layout->block_size], slot = pos % layout->block_size;
         for (int64_t h = 0; h < layout->n_kv_heads; h++) {
-            store_row(pool, layout->dtype, kv_index(layout, block, layer, 0, h, slot), k + t * row + h * layout->head_dim,
-                      layout->head_dim);
-            store_row(pool, layout->dtype, kv_index(layout, block, layer, 1, h, slot), v + t * row + h * layout->head_dim,
-                      layout->head_dim);
+            store_row(kernels, pool, layout->dtype, kv_index(layout, block, layer, 0, h, slot),
+                      k + t * row + h * layout->head_dim, layout->head_dim);
+            store_row(kernels, pool, layout->dtype, kv_index(layout, block, layer, 1, h, slot),
+                      v + t * row + h * layout->head_dim, layout->head_dim);
         }
     }
-}
-
-/* Row `index` of the pool as floats: a pointer into the pool for F32, else converted
- * into `scratch`. */
-static const float *load_row(const void *pool, sllm_kv_dtype dtype, size_t index, int64_t n, float *scratch) {
-    if (dtype == SLLM_KV_F32) return (const float *)pool + index;
-    const uint16_t *src = (const uint16_t *)pool + index;
-    if (dtype == SLLM_KV_BF16)
-        for (int64_t i = 0; i < n; i++) scratch[i] = cpu_bf16_to_f32(src[i]);
-    else
-        for (int64_t i = 0; i < n; i++) scratch[i] = cpu_fp16_to_f32(src[i]);
-    return scratch;
 }
 
 typedef struct attention_task {
-    const float *q;
-    const void *kv_pool;
-    const sllm_kv_layout *layout;
-    int64_t layer;
-    const int32_t *block_table;
-    int64_t pos0, n_tokens, n_heads;
-    float scale;
-    float *out;
+    const cpu_ops_kernels *kernels;
+    const cpu_attention_args *args;
+    int64_t rows_per_head;      /* n_tokens * group */
 } attention_task;
 
-/* Query heads [first_head, first_head + group) of token t against KV head kv_head. */
-static void attend_group(const attention_task *task, int64_t t, int64_t kv_head) {
-    const sllm_kv_layout *layout = task->layout;
-    const int64_t head_dim = layout->head_dim, group = task->n_heads / layout->n_kv_heads;
-    const int64_t first_head = kv_head * group, n_keys = task->pos0 + t + 1;
-    const float *q = task->q + (t * task->n_heads + first_head) * head_dim;
-    float k_scratch[CPU_MAX_HEAD_DIM], v_scratch[CPU_MAX_HEAD_DIM];
-    float acc[CPU_MAX_ATTN_GROUP_FLOATS];
-    float running_max[CPU_MAX_ATTN_GROUP_FLOATS / 16], running_sum[CPU_MAX_ATTN_GROUP_FLOATS / 16];
-    memset(acc, 0, (size_t)(group * head_dim) * sizeof *acc);
-    for (int64_t g = 0; g < group; g++) {
-        running_max[g] = -INFINITY;
-        running_sum[g] = 0.0f;
-    }
-    for (int64_t pos = 0; pos < n_keys; pos++) {
-        int64_t block = task->block_table[pos / layout->block_size], slot = pos % layout->block_size;
-        const float *k = load_row(task->kv_pool, layout->dtype, kv_index(layout, block, task->layer, 0, kv_head, slot),
-                                  head_dim, k_scratch);
-        const float *v = load_row(task->kv_pool, layout->dtype, kv_index(layout, block, task->layer, 1, kv_head, slot),
-                                  head_dim, v_scratch);
-        for (int64_t g = 0; g < group; g++) {
-            float score = dot_f32(q + g * head_dim, k, head_dim) * task->scale;
-            float *a = acc + g * head_dim;
-            if (score > running_max[g]) {
-                float correction = expf(running_max[g] - score);
-                running_sum[g] *= correction;
-                for (int64_t d = 0; d < head_dim; d++) a[d] *= correction;
-                running_max[g] = score;
-            }
-            float weight = expf(score - running_max[g]);
-            running_sum[g] += weight;
-            for (int64_t d = 0; d < head_dim; d++) a[d] += weight * v[d];
-        }
-    }
-    for (int64_t g = 0; g < group; g++) {
-        float *out = task->out + (t * task->n_heads + first_head + g) * head_dim;
-        float inv = 1.0f / running_sum[g];
-        for (int64_t d = 0; d < head_dim; d++) out[d] = acc[g * head_dim + d] * inv;
+/* Unit u is chunk u / n_kv_heads of KV head u % n_kv_heads; units are interleaved across
+ * threads so that the long causal rows of a prefill spread evenly. */
+static void attention_units(void *context, int thread_index, int n_threads) {
+    const attention_task *task = context;
+    const int64_t n_kv_heads = task->args->layout->n_kv_heads, unit_rows = task->kernels->attention_rows;
+    const int64_t n_chunks = (task->rows_per_head + unit_rows - 1) / unit_rows;
+    for (int64_t unit = thread_index; unit < n_chunks * n_kv_heads; unit += n_threads) {
+        int64_t row0 = unit / n_kv_heads * unit_rows;
+        int64_t n_rows = task->rows_per_head - row0 < unit_rows ? task->rows_per_head - row0 : unit_rows;
+        task->kernels->attend(task->args, unit % n_kv_heads, row0, n_rows);
     }
 }
 
-/* Units are interleaved across threads so that the long causal rows of a prefill spread
- * evenly. */
-static void attention_units(void *context, int thread_index, int n_threads) {
-    const attention_task *task = context;
-    const int64_t n_kv_heads = task->layout->n_kv_heads, n_units = task->n_tokens * n_kv_heads;
-    for (int64_t unit = thread_index; unit < n_units; unit += n_threads)
-        attend_group(task, unit / n_kv_heads, unit % n_kv_heads);
+void cpu_attention_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const cpu_attention_args *args) {
+    const int64_t group = args->n_heads / args->layout->n_kv_heads;
+    attention_task task = { kernels, args, args->n_tokens * group };
+    int64_t work = args->n_tokens * (args->pos0 + args->n_tokens) * args->n_heads * args->layout->head_dim;
+    core_threadpool_run(pool_for(pool, work), attention_units, &task);
 }
 
 void cpu_attention(core_threadpool *pool, const float *q, const void *kv_pool, const sllm_kv_layout *layout,
                    int64_t layer, const int32_t *block_table, int64_t pos0, int64_t n_tokens,
                    int64_t n_heads, float scale, float *out) {
-    attention_task task = { q, kv_pool, layout, layer, block_table, pos0, n_tokens, n_heads, scale, out };
-    int64_t work = n_tokens * (pos0 + n_tokens) * n_heads * layout->head_dim;
-    core_threadpool_run(pool_for(pool, work), attention_units, &task);
+    cpu_attention_args args = { q, kv_pool, layout, layer, block_table, pos0, n_tokens, n_heads, scale, out };
+    cpu_attention_with(cpu_ops_kernels_best(), pool, &args);
 }
 
 /* ---- element-wise ---------------------------------------------------------------------- */
 
 typedef struct elementwise_task {
+    const cpu_ops_kernels *kernels;
     const float *a, *b;
     float *out;
     int64_t n_elements;
@@ -239,16 +305,18 @@ typedef struct elementwise_task {
 static void swiglu_range(void *context, int thread_index, int n_threads) {
     const elementwise_task *task = context;
     int64_t begin, end;
-    split_range(task->n_elements, thread_index, n_threads, &begin, &end);
-    for (int64_t i = begin; i < end; i++) {
-        float gate = task->a[i];
-        task->out[i] = gate / (1.0f + expf(-gate)) * task->b[i];
-    }
+    split_aligned(task->n_elements, thread_index, n_threads, &begin, &end);
+    if (end > begin) task->kernels->swiglu(task->a + begin, task->b + begin, end - begin, task->out + begin);
+}
+
+void cpu_swiglu_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const float *gate, const float *up,
+                     int64_t n_elements, float *out) {
+    elementwise_task task = { kernels, gate, up, out, n_elements };
+    core_threadpool_run(pool_for(pool, n_elements), swiglu_range, &task);
 }
 
 void cpu_swiglu(core_threadpool *pool, const float *gate, const float *up, int64_t n_elements, float *out) {
-    elementwise_task task = { gate, up, out, n_elements };
-    core_threadpool_run(pool_for(pool, n_elements), swiglu_range, &task);
+    cpu_swiglu_with(cpu_ops_kernels_best(), pool, gate, up, n_elements, out);
 }
 
 static void add_range(void *context, int thread_index, int n_threads) {
@@ -259,6 +327,6 @@ static void add_range(void *context, int thread_index, int n_threads) {
 }
 
 void cpu_add(core_threadpool *pool, float *x, const float *y, int64_t n_elements) {
-    elementwise_task task = { x, y, x, n_elements };
+    elementwise_task task = { NULL, x, y, x, n_elements };
     core_threadpool_run(pool_for(pool, n_elements), add_range, &task);
 }

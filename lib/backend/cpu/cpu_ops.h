@@ -7,13 +7,60 @@
 #include "core/threadpool.h"
 #include "statelessllm_backend.h"
 
-/* Limits of the attention kernel's on-stack accumulators. */
+/* Limits of the attention kernel's on-stack scratch. */
 enum { CPU_MAX_HEAD_DIM = 512, CPU_MAX_ATTN_GROUP_FLOATS = 8192 };
 
-/* Each row: sum of squares in double, in index order, then one scale per row. Threads
- * split rows. */
+/* Keys are visited in tiles of this many positions, aligned to absolute positions (tile j
+ * holds positions [16j, 16j + 16)): the online softmax rescales once per tile, so the
+ * tiling is part of every attention result and never depends on the batch. */
+enum { CPU_ATTENTION_TILE = 16 };
+
+/* One paged-attention call (see cpu_attention). */
+typedef struct cpu_attention_args {
+    const float *q;
+    const void *kv_pool;
+    const sllm_kv_layout *layout;
+    int64_t layer;
+    const int32_t *block_table;
+    int64_t pos0, n_tokens, n_heads;
+    float scale;
+    float *out;
+} cpu_attention_args;
+
+/* One instruction set's element-wise and attention kernels. All tables compute every
+ * output with the same sequence of IEEE float operations (fma where the scalar code says
+ * fmaf), so they agree bit for bit and any of them is batch-invariant. */
+typedef struct cpu_ops_kernels {
+    const char *name;       /* "scalar", "avx2", "avx512" */
+    /* Query rows one attention work unit takes (a unit's rows share every K/V load). */
+    int64_t attention_rows;
+    /* The query rows [row0, row0 + n_rows) of KV head kv_head's group, n_rows <=
+     * attention_rows; row r is token r / group, query head kv_head * group + r % group. */
+    void (*attend)(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows);
+    /* out[i] = cpu_exp(x[i]) (cpu_exp.h). */
+    void (*exp)(const float *x, int64_t n, float *out);
+    /* out[i] = cpu_swiglu_one(gate[i], up[i]). */
+    void (*swiglu)(const float *gate, const float *up, int64_t n, float *out);
+    /* One RMSNorm row (reduction order in cpu_ops.c). */
+    void (*rms_norm_row)(const float *x, const float *weight, int64_t width, float eps, float *out);
+    /* dst[i] = cpu_f32_to_fp16(src[i]). */
+    void (*f32_to_f16)(const float *src, int64_t n, uint16_t *dst);
+} cpu_ops_kernels;
+
+const cpu_ops_kernels *cpu_ops_kernels_scalar(void);
+/* NULL when this build has no such implementation or this CPU cannot run it (checked
+ * through the compiler runtime's feature bits: cheap, no cpuid instruction). */
+const cpu_ops_kernels *cpu_ops_kernels_avx2(void);
+const cpu_ops_kernels *cpu_ops_kernels_avx512(void);
+/* The fastest table this CPU runs; the functions below without `_with` use it. */
+const cpu_ops_kernels *cpu_ops_kernels_best(void);
+
+/* Each row: sum of squares in double over 16 interleaved lanes combined by a fixed tree,
+ * then one scale per row. Threads split rows. */
 void cpu_rms_norm(core_threadpool *pool, const float *x, const float *weight, int64_t n_rows,
                   int64_t width, float eps, float *out);
+void cpu_rms_norm_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const float *x,
+                       const float *weight, int64_t n_rows, int64_t width, float eps, float *out);
 
 /* Angles in double from the closed form (no running products), so a position's
  * rotation never depends on which other positions share the call. */
@@ -21,19 +68,24 @@ void cpu_rope(core_threadpool *pool, float *x, int64_t n_tokens, int64_t n_heads
               const int32_t *positions, sllm_rope_mode mode, int64_t n_rot, float freq_base,
               float freq_scale, const float *freq_factors);
 
-/* Writes rows into the pool (layout in statelessllm_backend.h), converting to dtype. */
+/* Writes rows into the pool (layout in statelessllm_backend.h), converting to dtype
+ * (round to nearest even). */
 void cpu_kv_write(void *pool, const sllm_kv_layout *layout, int64_t layer, const int32_t *block_table,
                   int64_t pos0, int64_t n_tokens, const float *k, const float *v);
 
-/* Paged causal attention. One work unit is (query token, KV head) with all query heads of
- * its group; keys are visited in position order with an online softmax, so each output's
- * reduction order depends only on its own position. Threads split the units. */
+/* Paged causal attention. A work unit is a run of query rows (token, head) of one KV
+ * group; each row visits its keys in CPU_ATTENTION_TILE tiles in position order with an
+ * online softmax (cpu_ops.c spells out the exact sequence), so each output's reduction
+ * order depends only on its own position. Threads split the units, never the keys. */
 void cpu_attention(core_threadpool *pool, const float *q, const void *kv_pool, const sllm_kv_layout *layout,
                    int64_t layer, const int32_t *block_table, int64_t pos0, int64_t n_tokens,
                    int64_t n_heads, float scale, float *out);
+void cpu_attention_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const cpu_attention_args *args);
 
-/* out[i] = gate[i] / (1 + exp(-gate[i])) * up[i]. */
+/* out[i] = gate[i] / (1 + exp(-gate[i])) * up[i], exp from cpu_exp.h. */
 void cpu_swiglu(core_threadpool *pool, const float *gate, const float *up, int64_t n_elements, float *out);
+void cpu_swiglu_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const float *gate, const float *up,
+                     int64_t n_elements, float *out);
 
 /* x[i] += y[i]. */
 void cpu_add(core_threadpool *pool, float *x, const float *y, int64_t n_elements);

@@ -1,0 +1,244 @@
+/* x86 SIMD bodies of the cpu_ops kernel table, included by cpu_ops_avx2.c (8 lanes) and
+ * cpu_ops_avx512.c (16 lanes) after they define the vector helpers (vf_*, vm_*) and
+ * under their target pragma. Every lane performs exactly the scalar sequence of
+ * cpu_ops.c and cpu_exp.h, so the tables agree bit for bit.
+ *
+ * Attention layout: a unit's VW query rows sit in the lanes. Q is transposed once into
+ * qt[d][lane]; per tile the 16 K and V rows are converted to float once (F16 through
+ * vcvtph2ps) into kt/vt [key][d] (F32 rows inside one block are read in place), and each
+ * score s_k = sum_d q[d] k[d] is one fma chain over d with k[d] broadcast, so the 16 keys
+ * are 16 independent accumulators and no horizontal sum is needed. The running max, sum
+ * and the output accumulator acc[d][lane] are per lane too; keys past a lane's own
+ * position are masked (score -inf, accumulator untouched), which leaves that lane's
+ * sequence exactly what it is when the row is computed alone. */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "backend/cpu/cpu_exp.h"
+#include "backend/cpu/cpu_fp16.h"
+#include "backend/cpu/cpu_ops.h"
+
+#define X86_INLINE static inline __attribute__((always_inline))
+#if defined(__clang__)
+#define X86_UNROLL _Pragma("unroll")
+#else
+#define X86_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+enum { TILE = CPU_ATTENTION_TILE };
+
+X86_INLINE vf x86_exp(vf x) {
+    vf clamped = vf_min(vf_set1(CPU_EXP_MAX_X), vf_max(vf_set1(CPU_EXP_MIN_X), x));
+    vf n = vf_round(vf_mul(clamped, vf_set1(CPU_EXP_LOG2E)));
+    vf r = vf_fma(n, vf_set1(-CPU_EXP_LN2_HI), clamped);
+    r = vf_fma(n, vf_set1(-CPU_EXP_LN2_LO), r);
+    vf p = vf_set1(CPU_EXP_P0);
+    p = vf_fma(p, r, vf_set1(CPU_EXP_P1));
+    p = vf_fma(p, r, vf_set1(CPU_EXP_P2));
+    p = vf_fma(p, r, vf_set1(CPU_EXP_P3));
+    p = vf_fma(p, r, vf_set1(CPU_EXP_P4));
+    p = vf_fma(p, r, vf_set1(CPU_EXP_P5));
+    vf y = vf_fma(p, vf_mul(r, r), r);
+    y = vf_add(y, vf_set1(1.0f));
+    y = vf_mul(y, vf_pow2(n));
+    y = vf_select(vm_lt(x, vf_set1(CPU_EXP_MIN_X)), vf_zero(), y);
+    return vf_select(vm_gt(x, vf_set1(CPU_EXP_MAX_X)), vf_set1(INFINITY), y);
+}
+
+static void x86_exp_array(const float *x, int64_t n, float *out) {
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) vf_store(out + i, x86_exp(vf_load(x + i)));
+    for (; i < n; i++) out[i] = cpu_exp(x[i]);
+}
+
+static void x86_swiglu(const float *gate, const float *up, int64_t n, float *out) {
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        vf g = vf_load(gate + i);
+        vf denominator = vf_add(vf_set1(1.0f), x86_exp(vf_neg(g)));
+        vf_store(out + i, vf_mul(vf_div(g, denominator), vf_load(up + i)));
+    }
+    for (; i < n; i++) out[i] = cpu_swiglu_one(gate[i], up[i]);
+}
+
+static void x86_f32_to_f16(const float *src, int64_t n, uint16_t *dst) {
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) vf_store_f16(dst + i, vf_load(src + i));
+    for (; i < n; i++) dst[i] = cpu_f32_to_fp16(src[i]);
+}
+
+/* ---- attention ---------------------------------------------------------------------- */
+
+/* Float rows [key][d] of keys start .. start + n_keys - 1 (K: kv 0, V: kv 1): in place for
+ * F32 when the tile lies in one block, else converted into buf. Rows n_keys .. TILE - 1
+ * are zeroed when zero_tail (scores of every slot are computed, then masked). */
+X86_INLINE const float *x86_tile_rows(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t start,
+                                      int64_t n_keys, const int64_t head_dim, float *buf, int zero_tail) {
+    const sllm_kv_layout *layout = args->layout;
+    const size_t head_rows = (size_t)layout->block_size * (size_t)head_dim;
+    for (int64_t k = 0; k < n_keys;) {
+        int64_t pos = start + k, block = args->block_table[pos / layout->block_size];
+        int64_t slot = pos % layout->block_size;
+        int64_t run = layout->block_size - slot < n_keys - k ? layout->block_size - slot : n_keys - k;
+        size_t index = ((((size_t)block * (size_t)layout->n_layers + (size_t)args->layer) * 2 + (size_t)kv) *
+                            (size_t)layout->n_kv_heads + (size_t)kv_head) * head_rows + (size_t)slot * (size_t)head_dim;
+        if (layout->dtype == SLLM_KV_F32) {
+            const float *src = (const float *)args->kv_pool + index;
+            if (k == 0 && run == TILE) return src;
+            memcpy(buf + k * head_dim, src, (size_t)(run * head_dim) * sizeof *buf);
+        } else {
+            const uint16_t *src = (const uint16_t *)args->kv_pool + index;
+            float *dst = buf + k * head_dim;
+            int64_t n = run * head_dim, i = 0;
+            if (layout->dtype == SLLM_KV_BF16) {
+                for (; i + VW <= n; i += VW) vf_store(dst + i, vf_load_bf16(src + i));
+                for (; i < n; i++) dst[i] = cpu_bf16_to_f32(src[i]);
+            } else {
+                for (; i + VW <= n; i += VW) vf_store(dst + i, vf_load_f16(src + i));
+                for (; i < n; i++) dst[i] = cpu_fp16_to_f32(src[i]);
+            }
+        }
+        k += run;
+    }
+    if (zero_tail && n_keys < TILE) memset(buf + n_keys * head_dim, 0, (size_t)((TILE - n_keys) * head_dim) * sizeof *buf);
+    return buf;
+}
+
+/* s[k] = fma chain over d of k_rows[k][d] * qt[d] (every lane one query row). */
+X86_INLINE void x86_scores(const float *qt, const float *k_rows, const int64_t head_dim, vf *s) {
+    for (int group = 0; group < TILE; group += KEY_GROUP) {
+        vf sums[KEY_GROUP];
+        X86_UNROLL for (int j = 0; j < KEY_GROUP; j++) sums[j] = vf_zero();
+        const float *keys = k_rows + group * head_dim;
+        for (int64_t d = 0; d < head_dim; d++) {
+            vf q = vf_load(qt + d * VW);
+            X86_UNROLL for (int j = 0; j < KEY_GROUP; j++) sums[j] = vf_fma(vf_set1(keys[j * head_dim + d]), q, sums[j]);
+        }
+        X86_UNROLL for (int j = 0; j < KEY_GROUP; j++) s[group + j] = sums[j];
+    }
+}
+
+/* acc[d] = acc[d] * alpha, then acc[d] = fma(v_k[d], p_k, acc[d]) in key order, for
+ * `width` dimensions from d0; masked: only lanes whose limit reaches key start + k. */
+X86_INLINE void x86_accumulate_chunk(float *acc, vf alpha, const float *p, const float *v_rows, int64_t n_keys,
+                                     const int64_t head_dim, int64_t d0, const int width, const int masked, vi limits,
+                                     int64_t start) {
+    vf a[D_CHUNK];
+    X86_UNROLL for (int c = 0; c < width; c++) a[c] = vf_mul(vf_load(acc + (d0 + c) * VW), alpha);
+    for (int64_t k = 0; k < n_keys; k++) {
+        vf weight = vf_load(p + k * VW);
+        const float *v = v_rows + k * head_dim + d0;
+        if (masked) {
+            vmask valid = vm_key_valid(limits, start + k);
+            X86_UNROLL for (int c = 0; c < width; c++) a[c] = vf_fma_mask(valid, vf_set1(v[c]), weight, a[c]);
+        } else {
+            X86_UNROLL for (int c = 0; c < width; c++) a[c] = vf_fma(vf_set1(v[c]), weight, a[c]);
+        }
+    }
+    X86_UNROLL for (int c = 0; c < width; c++) vf_store(acc + (d0 + c) * VW, a[c]);
+}
+
+X86_INLINE void x86_accumulate(float *acc, vf alpha, const float *p, const float *v_rows, int64_t n_keys,
+                               const int64_t head_dim, const int masked, vi limits, int64_t start) {
+    int64_t d0 = 0;
+    for (; d0 + D_CHUNK <= head_dim; d0 += D_CHUNK)
+        x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, D_CHUNK, masked, limits, start);
+    for (; d0 < head_dim; d0++)
+        x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, 1, masked, limits, start);
+}
+
+/* Scratch (all 64-byte aligned): qt and acc head_dim * VW floats, kt and vt TILE *
+ * head_dim floats. */
+X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows,
+                                const int64_t head_dim, float *qt, float *acc, float *kt, float *vt) {
+    const int64_t group = args->n_heads / args->layout->n_kv_heads;
+    int32_t limit_array[VW] __attribute__((aligned(64)));
+    float p[TILE * VW] __attribute__((aligned(64)));
+    for (int64_t i = 0; i < VW; i++) {
+        /* Spare lanes repeat the last row's limit with a zero query: finite, never stored. */
+        int64_t row = row0 + (i < n_rows ? i : n_rows - 1);
+        int64_t token = row / group, head = kv_head * group + row % group;
+        const float *q = args->q + (token * args->n_heads + head) * head_dim;
+        limit_array[i] = (int32_t)(args->pos0 + token);
+        for (int64_t d = 0; d < head_dim; d++) qt[d * VW + i] = i < n_rows ? q[d] : 0.0f;
+    }
+    for (int64_t d = 0; d < head_dim; d++) vf_store(acc + d * VW, vf_zero());
+    const vi limits = vi_load(limit_array);
+    const int64_t first_limit = limit_array[0], last = limit_array[VW - 1];
+    const vf scale = vf_set1(args->scale), minus_inf = vf_set1(-INFINITY);
+    vf running_max = minus_inf, running_sum = vf_zero();
+    for (int64_t start = 0; start <= last; start += TILE) {
+        int64_t n_keys = last + 1 - start < TILE ? last + 1 - start : TILE;
+        int masked = start + TILE - 1 > first_limit;
+        const float *k_rows = x86_tile_rows(args, 0, kv_head, start, n_keys, head_dim, kt, 1);
+        const float *v_rows = x86_tile_rows(args, 1, kv_head, start, n_keys, head_dim, vt, 0);
+        vf s[TILE];
+        x86_scores(qt, k_rows, head_dim, s);
+        X86_UNROLL for (int k = 0; k < TILE; k++) s[k] = vf_mul(s[k], scale);
+        if (masked)
+            for (int k = 0; k < TILE; k++) s[k] = vf_select(vm_key_valid(limits, start + k), s[k], minus_inf);
+        vf tile_max = s[0];
+        X86_UNROLL for (int k = 1; k < TILE; k++) tile_max = vf_max(tile_max, s[k]);
+        vf new_max = vf_max(running_max, tile_max);
+        vf alpha = x86_exp(vf_sub(running_max, new_max));
+        running_sum = vf_mul(running_sum, alpha);
+        X86_UNROLL for (int k = 0; k < TILE; k++) {
+            vf weight = x86_exp(vf_sub(s[k], new_max));
+            running_sum = vf_add(running_sum, weight);
+            vf_store(p + k * VW, weight);
+        }
+        running_max = new_max;
+        /* Constant `masked` arguments: each call inlines without the mask test in its loop. */
+        if (masked)
+            x86_accumulate(acc, alpha, p, v_rows, n_keys, head_dim, 1, limits, start);
+        else
+            x86_accumulate(acc, alpha, p, v_rows, TILE, head_dim, 0, limits, start);
+    }
+    vf inv = vf_div(vf_set1(1.0f), running_sum);
+    for (int64_t d = 0; d < head_dim; d++) vf_store(acc + d * VW, vf_mul(vf_load(acc + d * VW), inv));
+    for (int64_t i = 0; i < n_rows; i++) {
+        int64_t token = (row0 + i) / group, head = kv_head * group + (row0 + i) % group;
+        float *out = args->out + (token * args->n_heads + head) * head_dim;
+        for (int64_t d = 0; d < head_dim; d++) out[d] = acc[d * VW + i];
+    }
+}
+
+/* head_dim as a constant for the common sizes (fixed strides in the inner loops, and
+ * scratch sized to fit). */
+#define X86_ATTEND_FOR(dim)                                                                             \
+    static void x86_attend_##dim(const cpu_attention_args *args, int64_t kv_head, int64_t row0,         \
+                                 int64_t n_rows) {                                                      \
+        float qt[dim * VW] __attribute__((aligned(64))), acc[dim * VW] __attribute__((aligned(64)));    \
+        float kt[TILE * dim] __attribute__((aligned(64))), vt[TILE * dim] __attribute__((aligned(64))); \
+        x86_attend_body(args, kv_head, row0, n_rows, dim, qt, acc, kt, vt);                             \
+    }
+X86_ATTEND_FOR(64)
+X86_ATTEND_FOR(128)
+
+static void x86_attend_any(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
+    const int64_t head_dim = args->layout->head_dim;
+    float qt[CPU_MAX_HEAD_DIM * VW] __attribute__((aligned(64))), acc[CPU_MAX_HEAD_DIM * VW] __attribute__((aligned(64)));
+    float kt[TILE * CPU_MAX_HEAD_DIM] __attribute__((aligned(64))), vt[TILE * CPU_MAX_HEAD_DIM] __attribute__((aligned(64)));
+    x86_attend_body(args, kv_head, row0, n_rows, head_dim, qt, acc, kt, vt);
+}
+
+static void x86_attend(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
+    switch (args->layout->head_dim) {
+    case 64: x86_attend_64(args, kv_head, row0, n_rows); break;
+    case 128: x86_attend_128(args, kv_head, row0, n_rows); break;
+    default: x86_attend_any(args, kv_head, row0, n_rows); break;
+    }
+}
+
+/* The including file's table, with its own RMSNorm row. */
+#define X86_OPS_TABLE(table, label, rms_norm_row_fn) \
+    static const cpu_ops_kernels table = {           \
+        .name = label,                               \
+        .attention_rows = VW,                        \
+        .attend = x86_attend,                        \
+        .exp = x86_exp_array,                        \
+        .swiglu = x86_swiglu,                        \
+        .rms_norm_row = rms_norm_row_fn,             \
+        .f32_to_f16 = x86_f32_to_f16,                \
+    };
