@@ -4,7 +4,8 @@
  * kv_write, RMSNorm, RoPE and SwiGLU at the same batch sizes, and what they cost per
  * forward pass of the 22-layer model.
  * Usage: bench_attention [threads] [repeats] [context] [new_tokens] [f16|f32|bf16]
- * (best of `repeats` runs: other processes share the cores). */
+ * (best of `repeats` runs: other processes share the cores; "cpu" is the process's CPU
+ * time per call, all threads together, which other processes do not inflate). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,14 @@ enum { N_HEADS = 32, N_KV_HEADS = 4, HEAD_DIM = 64, BLOCK_SIZE = 16, N_LAYERS = 
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU time of the whole process (all threads): unlike wall time it does not grow while
+ * other processes hold the cores, so single-thread runs measure the kernels' own cost. */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -67,28 +76,31 @@ static void run_op(bench_setup *s, bench_op op, int64_t pos0, int64_t n_tokens) 
     }
 }
 
-/* Best wall time of one call, in seconds; calls are repeated until 50 ms have passed
- * (at least once) per sample. */
-static double time_op(bench_setup *s, bench_op op, int64_t pos0, int64_t n_tokens, int repeats) {
-    double best = INFINITY;
+/* Best wall time and best CPU time of one call, in seconds; calls are repeated until
+ * 50 ms have passed (at least once) per sample. */
+static void time_op(bench_setup *s, bench_op op, int64_t pos0, int64_t n_tokens, int repeats, double *wall,
+                    double *cpu) {
+    *wall = *cpu = INFINITY;
     for (int r = 0; r < repeats; r++) {
         int calls = 0;
-        double start = now_s(), elapsed;
+        double start = now_s(), start_cpu = cpu_s(), elapsed;
         do {
             run_op(s, op, pos0, n_tokens);
             calls++;
             elapsed = now_s() - start;
         } while (elapsed < 0.05);
-        if (elapsed / calls < best) best = elapsed / calls;
+        double elapsed_cpu = cpu_s() - start_cpu;
+        if (elapsed / calls < *wall) *wall = elapsed / calls;
+        if (elapsed_cpu / calls < *cpu) *cpu = elapsed_cpu / calls;
     }
-    return best;
 }
 
 static void report(bench_setup *s, const char *name, bench_op op, int64_t pos0, int64_t n_tokens, int repeats,
                    int per_forward, double flop) {
-    double seconds = time_op(s, op, pos0, n_tokens, repeats);
-    printf("  %-10s %8.3f ms/call  %8.2f ms/forward (x%d)", name, seconds * 1e3, seconds * 1e3 * per_forward,
-           per_forward);
+    double seconds, cpu_seconds;
+    time_op(s, op, pos0, n_tokens, repeats, &seconds, &cpu_seconds);
+    printf("  %-10s %8.3f ms/call  %8.2f ms/forward (x%d)  cpu %8.3f ms/call", name, seconds * 1e3,
+           seconds * 1e3 * per_forward, per_forward, cpu_seconds * 1e3);
     if (flop > 0) printf("  %6.1f GFLOP/s", flop / seconds * 1e-9);
     printf("\n");
 }
