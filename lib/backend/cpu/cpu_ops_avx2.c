@@ -14,9 +14,9 @@
 #include <immintrin.h>
 #include <stdbool.h>
 
-/* Lanes per vector; 16 registers hold 8 score accumulators or 8 output dimensions at a
- * time with room for the operands. */
-enum { VW = 8, KEY_GROUP = 8, D_CHUNK = 8 };
+/* Lanes per vector, and accumulators live in the attention inner loops (16 registers
+ * must also hold the operands). */
+enum { VW = 8, ACC_REGS = 8 };
 typedef __m256 vf;
 typedef __m256i vi;
 typedef __m256 vmask;   /* all-ones lanes */
@@ -59,6 +59,7 @@ VF_INLINE void vf_store_f16(uint16_t *p, vf x) {
     _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+#define X86_ATTEND x86_attend
 #include "backend/cpu/cpu_ops_x86.h"
 
 /* The scalar order (cpu_ops.c): lane i % 16 of 16 double sums, in four ymm (lanes 0-3,

@@ -14,9 +14,8 @@
 #include <immintrin.h>
 #include <stdbool.h>
 
-/* Lanes per vector, keys per score pass (16 accumulators of 32 registers) and output
- * dimensions per accumulate pass. */
-enum { VW = 16, KEY_GROUP = 16, D_CHUNK = 16 };
+/* Lanes per vector, and accumulators live in the attention inner loops (of 32 registers). */
+enum { VW = 16, ACC_REGS = 16 };
 typedef __m512 vf;
 typedef __m512i vi;
 typedef __mmask16 vmask;
@@ -57,7 +56,18 @@ VF_INLINE void vf_store_f16(uint16_t *p, vf x) {
     _mm256_storeu_si256((__m256i *)p, _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+#define X86_ATTEND avx512_attend
 #include "backend/cpu/cpu_ops_x86.h"
+
+/* Units of at most 8 rows (decode with GQA groups of up to 8) would leave half of each
+ * zmm idle: the AVX2 table's 8-lane kernel computes the same bits at twice the rate. */
+static void avx512_attend(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
+    const cpu_ops_kernels *narrow = n_rows <= 8 ? cpu_ops_kernels_avx2() : NULL;
+    if (narrow != NULL)
+        narrow->attend(args, kv_head, row0, n_rows);
+    else
+        x86_attend(args, kv_head, row0, n_rows);
+}
 
 /* The scalar order (cpu_ops.c): lane i % 16 of 16 double sums, in two zmm (lanes 0-7 and
  * 8-15), folded j += j + 8, + 4, + 2, + 1. A short tail is padded with zeros, which add

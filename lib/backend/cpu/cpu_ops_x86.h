@@ -105,123 +105,152 @@ X86_INLINE const float *x86_tile_rows(const cpu_attention_args *args, int kv, in
     return buf;
 }
 
-/* s[k] = fma chain over d of k_rows[k][d] * qt[d] (every lane one query row). */
-X86_INLINE void x86_scores(const float *qt, const float *k_rows, const int64_t head_dim, vf *s) {
-    for (int group = 0; group < TILE; group += KEY_GROUP) {
-        vf sums[KEY_GROUP];
-        X86_UNROLL for (int j = 0; j < KEY_GROUP; j++) sums[j] = vf_zero();
-        const float *keys = k_rows + group * head_dim;
+/* Row lanes per unit: NV vectors of VW lanes (NV = 1 or 2) share every K/V row load and
+ * broadcast. ACC_REGS accumulators are live in the inner loops, split across the NV
+ * vectors: keys per score pass and dimensions per accumulate pass are ACC_REGS / NV. */
+enum { MAX_NV = 2, MAX_ROWS = MAX_NV * VW };
+
+/* s[k * NV + v] = fma chain over d of k_rows[k][d] * qt[d][v] (every lane one query row). */
+X86_INLINE void x86_scores(const float *qt, const float *k_rows, const int64_t head_dim, const int NV, vf *s) {
+    enum { GROUP_MAX = ACC_REGS };
+    const int group = ACC_REGS / NV;
+    for (int first = 0; first < TILE; first += group) {
+        vf sums[GROUP_MAX];
+        X86_UNROLL for (int j = 0; j < ACC_REGS; j++) sums[j] = vf_zero();
+        const float *keys = k_rows + first * head_dim;
         for (int64_t d = 0; d < head_dim; d++) {
-            vf q = vf_load(qt + d * VW);
-            X86_UNROLL for (int j = 0; j < KEY_GROUP; j++) sums[j] = vf_fma(vf_set1(keys[j * head_dim + d]), q, sums[j]);
+            vf q[MAX_NV];
+            X86_UNROLL for (int v = 0; v < NV; v++) q[v] = vf_load(qt + (d * NV + v) * VW);
+            X86_UNROLL for (int j = 0; j < group; j++) {
+                vf key = vf_set1(keys[j * head_dim + d]);
+                X86_UNROLL for (int v = 0; v < NV; v++) sums[j * NV + v] = vf_fma(key, q[v], sums[j * NV + v]);
+            }
         }
-        X86_UNROLL for (int j = 0; j < KEY_GROUP; j++) s[group + j] = sums[j];
+        X86_UNROLL for (int j = 0; j < ACC_REGS; j++) s[first * NV + j] = sums[j];
     }
 }
 
 /* acc[d] = acc[d] * alpha, then acc[d] = fma(v_k[d], p_k, acc[d]) in key order, for
  * `width` dimensions from d0; masked: only lanes whose limit reaches key start + k. */
-X86_INLINE void x86_accumulate_chunk(float *acc, vf alpha, const float *p, const float *v_rows, int64_t n_keys,
-                                     const int64_t head_dim, int64_t d0, const int width, const int masked, vi limits,
-                                     int64_t start) {
-    vf a[D_CHUNK];
-    X86_UNROLL for (int c = 0; c < width; c++) a[c] = vf_mul(vf_load(acc + (d0 + c) * VW), alpha);
+X86_INLINE void x86_accumulate_chunk(float *acc, const vf *alpha, const float *p, const float *v_rows,
+                                     int64_t n_keys, const int64_t head_dim, int64_t d0, const int width,
+                                     const int NV, const int masked, const vi *limits, int64_t start) {
+    vf a[ACC_REGS];
+    X86_UNROLL for (int c = 0; c < width; c++)
+        X86_UNROLL for (int v = 0; v < NV; v++) a[c * NV + v] = vf_mul(vf_load(acc + ((d0 + c) * NV + v) * VW), alpha[v]);
     for (int64_t k = 0; k < n_keys; k++) {
-        vf weight = vf_load(p + k * VW);
-        const float *v = v_rows + k * head_dim + d0;
-        if (masked) {
-            vmask valid = vm_key_valid(limits, start + k);
-            X86_UNROLL for (int c = 0; c < width; c++) a[c] = vf_fma_mask(valid, vf_set1(v[c]), weight, a[c]);
-        } else {
-            X86_UNROLL for (int c = 0; c < width; c++) a[c] = vf_fma(vf_set1(v[c]), weight, a[c]);
+        vf weight[MAX_NV];
+        vmask valid[MAX_NV];
+        X86_UNROLL for (int v = 0; v < NV; v++) {
+            weight[v] = vf_load(p + (k * NV + v) * VW);
+            if (masked) valid[v] = vm_key_valid(limits[v], start + k);
+        }
+        const float *value = v_rows + k * head_dim + d0;
+        X86_UNROLL for (int c = 0; c < width; c++) {
+            vf x = vf_set1(value[c]);
+            X86_UNROLL for (int v = 0; v < NV; v++)
+                a[c * NV + v] = masked ? vf_fma_mask(valid[v], x, weight[v], a[c * NV + v]) : vf_fma(x, weight[v], a[c * NV + v]);
         }
     }
-    X86_UNROLL for (int c = 0; c < width; c++) vf_store(acc + (d0 + c) * VW, a[c]);
+    X86_UNROLL for (int c = 0; c < width; c++)
+        X86_UNROLL for (int v = 0; v < NV; v++) vf_store(acc + ((d0 + c) * NV + v) * VW, a[c * NV + v]);
 }
 
-X86_INLINE void x86_accumulate(float *acc, vf alpha, const float *p, const float *v_rows, int64_t n_keys,
-                               const int64_t head_dim, const int masked, vi limits, int64_t start) {
+X86_INLINE void x86_accumulate(float *acc, const vf *alpha, const float *p, const float *v_rows, int64_t n_keys,
+                               const int64_t head_dim, const int NV, const int masked, const vi *limits,
+                               int64_t start) {
+    const int chunk = ACC_REGS / NV;
     int64_t d0 = 0;
-    for (; d0 + D_CHUNK <= head_dim; d0 += D_CHUNK)
-        x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, D_CHUNK, masked, limits, start);
+    for (; d0 + chunk <= head_dim; d0 += chunk)
+        x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, chunk, NV, masked, limits, start);
     for (; d0 < head_dim; d0++)
-        x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, 1, masked, limits, start);
+        x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, 1, NV, masked, limits, start);
 }
 
-/* Scratch (all 64-byte aligned): qt and acc head_dim * VW floats, kt and vt TILE *
- * head_dim floats. */
+/* Scratch (all 64-byte aligned): qt and acc head_dim * MAX_ROWS floats, kt and vt TILE *
+ * head_dim floats. Lane l of vector v is row row0 + v * VW + l; qt and acc hold
+ * [d][v][lane], p holds [key][v][lane]. */
 X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows,
-                                const int64_t head_dim, float *qt, float *acc, float *kt, float *vt) {
+                                const int64_t head_dim, const int NV, float *qt, float *acc, float *kt, float *vt) {
     const int64_t group = args->n_heads / args->layout->n_kv_heads;
-    int32_t limit_array[VW] __attribute__((aligned(64)));
-    float p[TILE * VW] __attribute__((aligned(64)));
-    for (int64_t i = 0; i < VW; i++) {
+    int32_t limit_array[MAX_ROWS] __attribute__((aligned(64)));
+    float p[TILE * MAX_ROWS] __attribute__((aligned(64)));
+    for (int64_t i = 0; i < NV * VW; i++) {
         /* Spare lanes repeat the last row's limit with a zero query: finite, never stored. */
         int64_t row = row0 + (i < n_rows ? i : n_rows - 1);
         int64_t token = row / group, head = kv_head * group + row % group;
         const float *q = args->q + (token * args->n_heads + head) * head_dim;
         limit_array[i] = (int32_t)(args->pos0 + token);
-        for (int64_t d = 0; d < head_dim; d++) qt[d * VW + i] = i < n_rows ? q[d] : 0.0f;
+        for (int64_t d = 0; d < head_dim; d++) qt[d * NV * VW + i] = i < n_rows ? q[d] : 0.0f;
     }
-    for (int64_t d = 0; d < head_dim; d++) vf_store(acc + d * VW, vf_zero());
-    const vi limits = vi_load(limit_array);
-    const int64_t first_limit = limit_array[0], last = limit_array[VW - 1];
+    for (int64_t i = 0; i < head_dim * NV; i++) vf_store(acc + i * VW, vf_zero());
+    vi limits[MAX_NV];
+    vf running_max[MAX_NV], running_sum[MAX_NV], alpha[MAX_NV];
     const vf scale = vf_set1(args->scale), minus_inf = vf_set1(-INFINITY);
-    vf running_max = minus_inf, running_sum = vf_zero();
+    for (int v = 0; v < NV; v++) {
+        limits[v] = vi_load(limit_array + v * VW);
+        running_max[v] = minus_inf;
+        running_sum[v] = vf_zero();
+    }
+    const int64_t first_limit = limit_array[0], last = limit_array[NV * VW - 1];
     for (int64_t start = 0; start <= last; start += TILE) {
         int64_t n_keys = last + 1 - start < TILE ? last + 1 - start : TILE;
         int masked = start + TILE - 1 > first_limit;
         const float *k_rows = x86_tile_rows(args, 0, kv_head, start, n_keys, head_dim, kt, 1);
         const float *v_rows = x86_tile_rows(args, 1, kv_head, start, n_keys, head_dim, vt, 0);
-        vf s[TILE];
-        x86_scores(qt, k_rows, head_dim, s);
-        X86_UNROLL for (int k = 0; k < TILE; k++) s[k] = vf_mul(s[k], scale);
-        if (masked)
-            for (int k = 0; k < TILE; k++) s[k] = vf_select(vm_key_valid(limits, start + k), s[k], minus_inf);
-        vf tile_max = s[0];
-        X86_UNROLL for (int k = 1; k < TILE; k++) tile_max = vf_max(tile_max, s[k]);
-        vf new_max = vf_max(running_max, tile_max);
-        vf alpha = x86_exp(vf_sub(running_max, new_max));
-        running_sum = vf_mul(running_sum, alpha);
-        X86_UNROLL for (int k = 0; k < TILE; k++) {
-            vf weight = x86_exp(vf_sub(s[k], new_max));
-            running_sum = vf_add(running_sum, weight);
-            vf_store(p + k * VW, weight);
+        vf s[TILE * MAX_NV];
+        x86_scores(qt, k_rows, head_dim, NV, s);
+        X86_UNROLL for (int v = 0; v < NV; v++) {
+            X86_UNROLL for (int k = 0; k < TILE; k++) s[k * NV + v] = vf_mul(s[k * NV + v], scale);
+            if (masked)
+                for (int k = 0; k < TILE; k++)
+                    s[k * NV + v] = vf_select(vm_key_valid(limits[v], start + k), s[k * NV + v], minus_inf);
+            vf tile_max = s[v];
+            X86_UNROLL for (int k = 1; k < TILE; k++) tile_max = vf_max(tile_max, s[k * NV + v]);
+            vf new_max = vf_max(running_max[v], tile_max);
+            alpha[v] = x86_exp(vf_sub(running_max[v], new_max));
+            running_sum[v] = vf_mul(running_sum[v], alpha[v]);
+            X86_UNROLL for (int k = 0; k < TILE; k++) {
+                vf weight = x86_exp(vf_sub(s[k * NV + v], new_max));
+                running_sum[v] = vf_add(running_sum[v], weight);
+                vf_store(p + (k * NV + v) * VW, weight);
+            }
+            running_max[v] = new_max;
         }
-        running_max = new_max;
         /* Constant `masked` arguments: each call inlines without the mask test in its loop. */
         if (masked)
-            x86_accumulate(acc, alpha, p, v_rows, n_keys, head_dim, 1, limits, start);
+            x86_accumulate(acc, alpha, p, v_rows, n_keys, head_dim, NV, 1, limits, start);
         else
-            x86_accumulate(acc, alpha, p, v_rows, TILE, head_dim, 0, limits, start);
+            x86_accumulate(acc, alpha, p, v_rows, TILE, head_dim, NV, 0, limits, start);
     }
-    vf inv = vf_div(vf_set1(1.0f), running_sum);
-    for (int64_t d = 0; d < head_dim; d++) vf_store(acc + d * VW, vf_mul(vf_load(acc + d * VW), inv));
+    for (int v = 0; v < NV; v++) {
+        vf inv = vf_div(vf_set1(1.0f), running_sum[v]);
+        for (int64_t d = 0; d < head_dim; d++)
+            vf_store(acc + (d * NV + v) * VW, vf_mul(vf_load(acc + (d * NV + v) * VW), inv));
+    }
     for (int64_t i = 0; i < n_rows; i++) {
         int64_t token = (row0 + i) / group, head = kv_head * group + (row0 + i) % group;
         float *out = args->out + (token * args->n_heads + head) * head_dim;
-        for (int64_t d = 0; d < head_dim; d++) out[d] = acc[d * VW + i];
+        for (int64_t d = 0; d < head_dim; d++) out[d] = acc[d * NV * VW + i];
     }
 }
 
 /* head_dim as a constant for the common sizes (fixed strides in the inner loops, and
- * scratch sized to fit). */
-#define X86_ATTEND_FOR(dim)                                                                             \
-    static void x86_attend_##dim(const cpu_attention_args *args, int64_t kv_head, int64_t row0,         \
-                                 int64_t n_rows) {                                                      \
-        float qt[dim * VW] __attribute__((aligned(64))), acc[dim * VW] __attribute__((aligned(64)));    \
-        float kt[TILE * dim] __attribute__((aligned(64))), vt[TILE * dim] __attribute__((aligned(64))); \
-        x86_attend_body(args, kv_head, row0, n_rows, dim, qt, acc, kt, vt);                             \
+ * scratch sized to fit); one vector of rows when that holds them all (decode). */
+#define X86_ATTEND_FOR(name, dim, scratch_dim)                                                                       \
+    static void x86_attend_##name(const cpu_attention_args *args, int64_t kv_head, int64_t row0,                \
+                                 int64_t n_rows) {                                                             \
+        float qt[scratch_dim * MAX_ROWS] __attribute__((aligned(64)));                                          \
+        float acc[scratch_dim * MAX_ROWS] __attribute__((aligned(64)));                                         \
+        float kt[TILE * scratch_dim] __attribute__((aligned(64))), vt[TILE * scratch_dim] __attribute__((aligned(64))); \
+        if (n_rows <= VW)                                                                                      \
+            x86_attend_body(args, kv_head, row0, n_rows, dim, 1, qt, acc, kt, vt);                             \
+        else                                                                                                   \
+            x86_attend_body(args, kv_head, row0, n_rows, dim, 2, qt, acc, kt, vt);                             \
     }
-X86_ATTEND_FOR(64)
-X86_ATTEND_FOR(128)
-
-static void x86_attend_any(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
-    const int64_t head_dim = args->layout->head_dim;
-    float qt[CPU_MAX_HEAD_DIM * VW] __attribute__((aligned(64))), acc[CPU_MAX_HEAD_DIM * VW] __attribute__((aligned(64)));
-    float kt[TILE * CPU_MAX_HEAD_DIM] __attribute__((aligned(64))), vt[TILE * CPU_MAX_HEAD_DIM] __attribute__((aligned(64)));
-    x86_attend_body(args, kv_head, row0, n_rows, head_dim, qt, acc, kt, vt);
-}
+X86_ATTEND_FOR(64, 64, 64)
+X86_ATTEND_FOR(128, 128, 128)
+X86_ATTEND_FOR(any, args->layout->head_dim, CPU_MAX_HEAD_DIM)
 
 static void x86_attend(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
     switch (args->layout->head_dim) {
@@ -235,8 +264,8 @@ static void x86_attend(const cpu_attention_args *args, int64_t kv_head, int64_t 
 #define X86_OPS_TABLE(table, label, rms_norm_row_fn) \
     static const cpu_ops_kernels table = {           \
         .name = label,                               \
-        .attention_rows = VW,                        \
-        .attend = x86_attend,                        \
+        .attention_rows = MAX_ROWS,                       \
+        .attend = X86_ATTEND,                        \
         .exp = x86_exp_array,                        \
         .swiglu = x86_swiglu,                        \
         .rms_norm_row = rms_norm_row_fn,             \
