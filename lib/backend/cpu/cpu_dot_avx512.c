@@ -47,7 +47,7 @@ AVX512_INLINE void avx512_prefetch_next(const uint8_t *row, size_t chunk_bytes, 
 }
 
 enum { Q32_PREFILL_MIN_TOKENS = 4, Q32_CHUNK_BLOCKS = 32, Q32_TOKEN_GROUP = 8, Q32_DECODE_PAIRS = 16,
-       Q32_DECODE_QUADS = 8 };
+       Q32_DECODE_QUADS = 16 };
 
 AVX512_INLINE int q32_block_bytes(uint32_t type) {
     switch (type) {
@@ -287,23 +287,39 @@ AVX512_INLINE void q32_reduce16x4(const __m512i *rows, __m512i *out) {
     out[3] = _mm512_shuffle_i32x4(s1, s3, _MM_SHUFFLE(3, 1, 3, 1));
 }
 
-/* As q32_decode_tile for the nibble types with n_blocks a multiple of 4. */
+/* Q8_0 in the same shape: two vpdpbusd of two blocks each, folded to one lane per block. */
+AVX512_INLINE __m512i q32_fold_pairs(__m512i first, __m512i second) {
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(first, second, _MM_SHUFFLE(2, 0, 2, 0)),
+                            _mm512_shuffle_i32x4(first, second, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+AVX512_INLINE __m512i q32_negated_zero_sums(uint32_t type, __m512i act) {
+    if (q32_zero_point(type) == 0) return _mm512_setzero_si512();
+    const __m512i zero_point = _mm512_set1_epi8((char)q32_zero_point(type));
+    return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), zero_point, act));
+}
+
+/* As q32_decode_tile with n_blocks a multiple of 4: one lane per block per row. */
 AVX512_INLINE void q32_decode_tile4(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows,
                                     const cpu_block_q8a *x, int64_t n_blocks, float *y) {
     const int bytes = q32_block_bytes(type);
-    const __m512i zero_point = _mm512_set1_epi8((char)q32_zero_point(type));
-    __m512i act_lo[Q32_DECODE_QUADS], act_hi[Q32_DECODE_QUADS], correction[Q32_DECODE_QUADS];
+    __m512i act_lo[Q32_DECODE_QUADS], act_hi[Q32_DECODE_QUADS];
+    __m512i correction_lo[Q32_DECODE_QUADS], correction_hi[Q32_DECODE_QUADS];
     __m512i partial[Q32_DECODE_QUADS][16];
     uint32_t scale_words[Q32_DECODE_QUADS][4][16];
     __m512 acc = _mm512_setzero_ps(), m = acc;
     for (int64_t b0 = 0; b0 < n_blocks; b0 += 4 * Q32_DECODE_QUADS) {
         int n_quads = n_blocks - b0 < 4 * Q32_DECODE_QUADS ? (int)(n_blocks - b0) / 4 : Q32_DECODE_QUADS;
         for (int q = 0; q < n_quads; q++) {
-            q32_act4(x + b0 + 4 * q, &act_lo[q], &act_hi[q]);
-            correction[q] = q32_zero_point(type) == 0 ? _mm512_setzero_si512()
-                : _mm512_sub_epi32(_mm512_setzero_si512(),
-                                   _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), zero_point, act_lo[q]),
-                                                       zero_point, act_hi[q]));
+            if (type == GGML_TYPE_Q8_0) {
+                act_lo[q] = q32_act2(type, x + b0 + 4 * q);
+                act_hi[q] = q32_act2(type, x + b0 + 4 * q + 2);
+            } else {
+                q32_act4(x + b0 + 4 * q, &act_lo[q], &act_hi[q]);
+            }
+            correction_lo[q] = q32_negated_zero_sums(type, act_lo[q]);
+            correction_hi[q] = q32_negated_zero_sums(type, act_hi[q]);
+            if (type != GGML_TYPE_Q8_0) correction_lo[q] = _mm512_add_epi32(correction_lo[q], correction_hi[q]);
         }
         for (int r = 0; r < 16; r++) {
             const uint8_t *row = w + (size_t)(r < n_rows ? r : n_rows - 1) * w_row_bytes + (size_t)b0 * (size_t)bytes;
@@ -312,8 +328,14 @@ AVX512_INLINE void q32_decode_tile4(uint32_t type, const uint8_t *w, size_t w_ro
                 __m512i lo, hi;
                 const uint8_t *quad = row + (size_t)(4 * q * bytes);
                 AVX512_UNROLL for (int i = 0; i < 4; i++) scale_words[q][i][r] = q32_first_word(quad + i * bytes);
-                q32_levels4(type, quad, &lo, &hi);
-                partial[q][r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(correction[q], lo, act_lo[q]), hi, act_hi[q]);
+                if (type == GGML_TYPE_Q8_0) {
+                    partial[q][r] = q32_fold_pairs(_mm512_dpbusd_epi32(correction_lo[q], q32_levels2(type, quad), act_lo[q]),
+                                                   _mm512_dpbusd_epi32(correction_hi[q], q32_levels2(type, quad + 2 * bytes), act_hi[q]));
+                } else {
+                    q32_levels4(type, quad, &lo, &hi);
+                    partial[q][r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(correction_lo[q], lo, act_lo[q]),
+                                                        hi, act_hi[q]);
+                }
             }
         }
         for (int q = 0; q < n_quads; q++) {
@@ -436,7 +458,7 @@ AVX512_INLINE void q32_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes,
         }
         return;
     }
-    int by_four = type != GGML_TYPE_Q8_0 && n_blocks % 4 == 0;
+    int by_four = n_blocks % 4 == 0;
     for (int64_t r = 0; r < n_rows; r += 16)
         for (int64_t t = 0; t < n_tokens; t++)
             if (by_four)
