@@ -11,9 +11,14 @@
 #include "backend/cpu/cpu_exp.h"
 #include "backend/cpu/cpu_fp16.h"
 
-/* Below this many elements an op runs on the calling thread: waking the pool costs more
- * than the work. The result is the same either way. */
-enum { PARALLEL_MIN_ELEMENTS = 1 << 15 };
+/* Below these many elements an op runs on the calling thread: each is about 40-80 us of
+ * work on one core (bench_attention), less than a pool wake-up can cost when other
+ * processes hold the cores. The result is the same either way. */
+enum {
+    PARALLEL_MIN_ELEMENTS = 1 << 15,            /* attention (elements of work), rope */
+    PARALLEL_MIN_SWIGLU = 1 << 17,
+    PARALLEL_MIN_STREAMING = 1 << 19            /* rms_norm, add: a few ops per element */
+};
 
 /* Element-wise ops hand each thread a multiple of this many elements, so SIMD tails stay
  * at the end of the array (tails compute the same values anyway). */
@@ -31,8 +36,8 @@ static void split_aligned(int64_t n, int thread_index, int n_threads, int64_t *b
     *end = *end * ELEMENTWISE_ALIGN < n ? *end * ELEMENTWISE_ALIGN : n;
 }
 
-static core_threadpool *pool_for(core_threadpool *pool, int64_t n_elements) {
-    return n_elements >= PARALLEL_MIN_ELEMENTS ? pool : NULL;
+static core_threadpool *pool_for(core_threadpool *pool, int64_t n_elements, int64_t min_elements) {
+    return n_elements >= min_elements ? pool : NULL;
 }
 
 const cpu_ops_kernels *cpu_ops_kernels_best(void) {
@@ -172,7 +177,7 @@ static void rms_norm_rows(void *context, int thread_index, int n_threads) {
 void cpu_rms_norm_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const float *x,
                        const float *weight, int64_t n_rows, int64_t width, float eps, float *out) {
     rms_task task = { kernels, x, weight, out, n_rows, width, eps };
-    core_threadpool_run(pool_for(pool, n_rows * width), rms_norm_rows, &task);
+    core_threadpool_run(pool_for(pool, n_rows * width, PARALLEL_MIN_STREAMING), rms_norm_rows, &task);
 }
 
 void cpu_rms_norm(core_threadpool *pool, const float *x, const float *weight, int64_t n_rows,
@@ -226,7 +231,7 @@ void cpu_rope(core_threadpool *pool, float *x, int64_t n_tokens, int64_t n_heads
         if (freq_factors) inv_freq[i] /= (double)freq_factors[i];
     }
     rope_task task = { x, n_tokens, n_heads, head_dim, n_rot, positions, mode, inv_freq };
-    core_threadpool_run(pool_for(pool, n_tokens * n_heads * head_dim), rope_rows, &task);
+    core_threadpool_run(pool_for(pool, n_tokens * n_heads * head_dim, PARALLEL_MIN_ELEMENTS), rope_rows, &task);
 }
 
 /* ---- paged K/V ------------------------------------------------------------------------ */
@@ -266,16 +271,17 @@ typedef struct attention_task {
     int64_t rows_per_head;      /* n_tokens * group */
 } attention_task;
 
-/* Unit u is chunk u / n_kv_heads of KV head u % n_kv_heads; units are interleaved across
- * threads so that the long causal rows of a prefill spread evenly. */
+/* Unit u is chunk u % n_chunks of KV head u / n_chunks: the threads work through one KV
+ * head's keys together (they stay in cache), and interleaving the chunks spreads the long
+ * causal rows of a prefill evenly. */
 static void attention_units(void *context, int thread_index, int n_threads) {
     const attention_task *task = context;
     const int64_t n_kv_heads = task->args->layout->n_kv_heads, unit_rows = task->kernels->attention_rows;
     const int64_t n_chunks = (task->rows_per_head + unit_rows - 1) / unit_rows;
     for (int64_t unit = thread_index; unit < n_chunks * n_kv_heads; unit += n_threads) {
-        int64_t row0 = unit / n_kv_heads * unit_rows;
+        int64_t row0 = unit % n_chunks * unit_rows;
         int64_t n_rows = task->rows_per_head - row0 < unit_rows ? task->rows_per_head - row0 : unit_rows;
-        task->kernels->attend(task->args, unit % n_kv_heads, row0, n_rows);
+        task->kernels->attend(task->args, unit / n_chunks, row0, n_rows);
     }
 }
 
@@ -283,7 +289,7 @@ void cpu_attention_with(const cpu_ops_kernels *kernels, core_threadpool *pool, c
     const int64_t group = args->n_heads / args->layout->n_kv_heads;
     attention_task task = { kernels, args, args->n_tokens * group };
     int64_t work = args->n_tokens * (args->pos0 + args->n_tokens) * args->n_heads * args->layout->head_dim;
-    core_threadpool_run(pool_for(pool, work), attention_units, &task);
+    core_threadpool_run(pool_for(pool, work, PARALLEL_MIN_ELEMENTS), attention_units, &task);
 }
 
 void cpu_attention(core_threadpool *pool, const float *q, const void *kv_pool, const sllm_kv_layout *layout,
@@ -312,7 +318,7 @@ static void swiglu_range(void *context, int thread_index, int n_threads) {
 void cpu_swiglu_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const float *gate, const float *up,
                      int64_t n_elements, float *out) {
     elementwise_task task = { kernels, gate, up, out, n_elements };
-    core_threadpool_run(pool_for(pool, n_elements), swiglu_range, &task);
+    core_threadpool_run(pool_for(pool, n_elements, PARALLEL_MIN_SWIGLU), swiglu_range, &task);
 }
 
 void cpu_swiglu(core_threadpool *pool, const float *gate, const float *up, int64_t n_elements, float *out) {
@@ -328,5 +334,5 @@ static void add_range(void *context, int thread_index, int n_threads) {
 
 void cpu_add(core_threadpool *pool, float *x, const float *y, int64_t n_elements) {
     elementwise_task task = { NULL, x, y, x, n_elements };
-    core_threadpool_run(pool_for(pool, n_elements), add_range, &task);
+    core_threadpool_run(pool_for(pool, n_elements, PARALLEL_MIN_STREAMING), add_range, &task);
 }
