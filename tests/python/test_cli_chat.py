@@ -254,3 +254,15 @@ def test_run_json_text_matches_the_streamed_run(sllm_bin, smollm_path):
     result = json.loads(as_json.stdout)
     assert streamed.stdout == "The capital of France is" + result["text"] + "\n"
     assert "Paris" in result["text"]
+
+
+def test_a_conversation_outgrowing_the_context_fails_with_the_reason(sllm_bin, make_model_bin, tmp_path):
+    small = tmp_path / "ctx64.gguf"
+    subprocess.run([str(make_model_bin), "--arch", "llama", "--ctx", "64", str(small)], check=True,
+                   capture_output=True)
+    proc = run_cli(sllm_bin, ["chat", "-m", small, "-t", "1", "--replay", write_script(tmp_path), "--json"])
+    assert proc.returncode == 1
+    assert "SLLM_ERR_CONTEXT_OVERFLOW" in proc.stderr
+    piped = run_cli(sllm_bin, ["chat", "-m", small, "-t", "1", "--json"], stdin="x " * 100 + "\nnever\n")
+    assert piped.returncode == 1 and piped.stdout == ""
+    assert "SLLM_ERR_CONTEXT_OVERFLOW" in piped.stderr
