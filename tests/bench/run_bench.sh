@@ -17,20 +17,52 @@ status=0
 want() { [ "$only" = all ] || [ "$only" = "$1" ]; }
 run() { echo "\$ $*"; "$@" || status=1; echo; }
 
-# A random model with TinyLlama-1.1B's shape (22 layers, 2048 wide, 32/4 heads, 32000
-# tokens) in Q8_0, made once under build/bench/. Its context is 4096, not TinyLlama's 2048:
-# 20 turns of ~60 + 64 tokens need about 2700.
-tinyllama_q8() {
-    out="$build/bench/tinyllama-shape-q8_0.gguf"
-    if [ ! -f "$out" ]; then
-        if [ ! -x "$build/tests/tools/make_model" ]; then echo "build it first: make test-tools" >&2; return 1; fi
-        mkdir -p "$build/bench"
-        "$build/tests/tools/make_model" --tinyllama --ctx 4096 --type F16 "$build/bench/tinyllama-shape-f16.gguf" >&2 &&
-            "$sllm" quantize "$build/bench/tinyllama-shape-f16.gguf" "$out" Q8_0 >/dev/null &&
-            rm -f "$build/bench/tinyllama-shape-f16.gguf" || return 1
+# Random models with TinyLlama-1.1B's shape (22 layers, 2048 wide, 32/4 heads, feed-forward
+# 5632, 32000 tokens), made once under build/bench/ by the project's own writer and
+# quantizer. Context 4096, not TinyLlama's 2048: 20 chat turns of ~60 + 64 tokens need ~2700.
+tinyllama() {
+    type=$1
+    f16="$build/bench/tinyllama-shape-f16.gguf"
+    out="$build/bench/tinyllama-shape-$(echo "$type" | tr 'A-Z' 'a-z').gguf"
+    [ -f "$out" ] && { echo "$out"; return 0; }
+    if [ ! -x "$build/tests/tools/make_model" ]; then echo "build it first: make test-tools" >&2; return 1; fi
+    mkdir -p "$build/bench"
+    if [ ! -f "$f16" ]; then
+        "$build/tests/tools/make_model" --tinyllama --ctx 4096 --type F16 "$f16" >&2 || return 1
     fi
+    [ "$type" = F16 ] && { echo "$f16"; return 0; }
+    "$sllm" quantize "$f16" "$out" "$type" >/dev/null || return 1
     echo "$out"
 }
+tinyllama_q8() { tinyllama Q8_0; }
+
+# ---- tokenize: one thread, load included and excluded (sllm bench tokenize) ---------------
+if want tokenize; then
+    echo "== sllm bench tokenize"
+    text="$SLLM_TESTDATA/text/war-and-peace.txt"
+    if [ -f "$text" ]; then
+        for vocab in "$SLLM_TESTDATA/vocab/ggml-vocab-llama-spm.gguf" "$SLLM_TESTDATA/vocab/ggml-vocab-gpt-2.gguf" "$smollm"; do
+            [ -f "$vocab" ] && run "$sllm" bench tokenize -m "$vocab" -f "$text"
+        done
+    else
+        echo "SKIP: $text not found"
+    fi
+fi
+
+# ---- model: prompt and decode speed, bandwidth efficiency (sllm bench) --------------------
+if want model; then
+    echo "== sllm bench"
+    [ -f "$smollm" ] && run "$sllm" bench -m "$smollm" -p 128 -n 64 -t 2
+    if [ "$full" = 1 ]; then
+        for type in F16 Q8_0 Q4_0 Q4_K_M; do
+            if model=$(tinyllama "$type"); then
+                run "$sllm" bench -m "$model" -p 128 -n 64 -t 2
+            else
+                echo "cannot make the TinyLlama-shaped $type model"; status=1
+            fi
+        done
+    fi
+fi
 
 # ---- chat: conversations re-sending their whole history (sllm bench chat) ----------------
 if want chat; then
