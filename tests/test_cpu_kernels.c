@@ -362,18 +362,19 @@ START_TEST(test_simd_kernels_are_bit_identical_to_scalar) {
 }
 END_TEST
 
-/* Widths that cross every kernel's internal chunking (32-block q32 chunks, 4- and
- * 8-super-block K-quant chunks) and block counts the 4-block and 2-block paths do not
+/* Widths that cross every kernel's internal chunking (32-block q32 prefill chunks,
+ * 192-block q32 and 24-super-block K-quant decode chunks, 4-super-block K-quant prefill
+ * chunks) and block counts the 4-block and 2-block paths do not
  * divide (the odd count takes the generic x86 path): each SIMD table must still equal
  * scalar bit for bit, for 1 token (decode path) and for 9 tokens (prefill path), and a
  * token's result must not depend on which path computed it. */
 START_TEST(test_simd_matches_scalar_across_widths_and_paths) {
     uint32_t type = all_types[_i];
-    const int64_t widths[] = {2304, 1216, 1184}, n_rows = 19, n_tokens = 9;
+    const int64_t widths[] = {2304, 6400, 1216, 1184}, n_rows = 19, n_tokens = 9;
     int is_k = type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q5_K || type == GGML_TYPE_Q6_K;
     const cpu_kernels *tables[3];
     int n_tables = cpu_kernels_available(tables, 3);
-    for (size_t k = 0; k < (is_k ? 1u : 3u); k++) {
+    for (size_t k = 0; k < (is_k ? 2u : 4u); k++) {
         int64_t n_cols = widths[k];
         float *w_src = gauss_array(n_rows * n_cols, 5 + type), *x = gauss_array(n_tokens * n_cols, 17);
         void *w = quantize_matrix(type, w_src, n_rows, n_cols);

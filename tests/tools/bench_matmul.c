@@ -118,9 +118,9 @@ static double paired_efficiency(core_threadpool *pool, uint32_t type, uint8_t **
 
 static void bench_type(core_threadpool *pool, uint32_t type, const float *src, const float *x,
                        float *y, double bandwidth, int repeats) {
-    const int64_t shapes[][2] = {{2048, 2048}, {5632, 2048}};
-    void *scratch = malloc(cpu_matmul_scratch_bytes(type, 2048, 128) + 64);
-    for (int s = 0; s < 2; s++) {
+    const int64_t shapes[][2] = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
+    void *scratch = malloc(cpu_matmul_scratch_bytes(type, 5632, 128) + 64);
+    for (int s = 0; s < 3; s++) {
         int64_t n_rows = shapes[s][0], n_cols = shapes[s][1];
         uint64_t row_bytes = 0;
         ggml_row_size(type, n_cols, &row_bytes);
@@ -188,10 +188,10 @@ int main(int argc, char **argv) {
     double bandwidth = measure_bandwidth(pool);
     printf("kernels: %s, threads: %d, measured read bandwidth: %.1f GB/s, best of %d (median)\n",
            cpu_kernels_best(&features)->name, n_threads, bandwidth, repeats);
-    float *x = malloc(sizeof(float) * 2048 * 128), *y = malloc(sizeof(float) * 5632 * 128);
+    float *x = malloc(sizeof(float) * 5632 * 128), *y = malloc(sizeof(float) * 5632 * 128);
     float *src = malloc(sizeof(float) * 5632 * 2048);
     for (int64_t i = 0; i < 5632 * 2048; i++) src[i] = (float)sin((double)i * 0.37);
-    for (int64_t i = 0; i < 2048 * 128; i++) x[i] = (float)cos((double)i * 0.11);
+    for (int64_t i = 0; i < 5632 * 128; i++) x[i] = (float)cos((double)i * 0.11);
     for (int k = 0; k < n_types; k++) bench_type(pool, types[k], src, x, y, bandwidth, repeats);
     free(src);
     free(x);

@@ -8,12 +8,21 @@
  * 32-element types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): levels are unsigned bytes for
  * vpdpbusd (nibbles as stored; Q8_0 xor 0x80), and the zero point (8, 16, 128) is removed
  * exactly in the integer sum through the activation block's sum of quants.
- *  - decode (few tokens): per row, one vpdpbusd covers two blocks; the 16 rows' partial
- *    vectors are summed by a fixed transpose-and-add tree into one int32 per row and
- *    block, so there is no horizontal sum per row.
+ *  - decode (under 4 tokens): the tile's rows are read one after the other over a whole
+ *    row (or a chunk of up to 192 blocks), one sequential stream with the next rows
+ *    prefetched to L2; per row, vpdpbusd leaves one 128-bit lane per block (4 blocks per
+ *    zmm) in L1, and a fixed transpose-and-add tree then sums 16 rows at once into one
+ *    int32 per row and block, so there is no horizontal sum per row. Stack use is about
+ *    72 KiB (decode) or 24 KiB (prefill); the kernels keep no state between calls.
  *  - prefill: a 16-row tile is unpacked once into a VNNI layout (4 bytes of each of 16
  *    rows per zmm) and reused for every token; each token broadcasts 4 activation bytes.
- * Other types use the shared x86 kernels (cpu_dot_x86.h). */
+ * K-quants: the same two shapes, with vpmaddubsw + vpdpwssd against the sub-block scales
+ * widened to int16 (decode) or vpdpbusd per sub-block then vpmulld by the int32 scales
+ * (prefill); mins and Q6_K's -32 go through the activation bsums, exactly.
+ * Float weights: 4-row x 6-token register tiles, one 16-lane accumulator per pair.
+ * Decode and prefill paths give bit-identical results (both equal the scalar chain), so
+ * choosing by n_tokens never breaks batch invariance. Odd block counts fall back to the
+ * shared x86 kernels (cpu_dot_x86.h), also bit-identical. */
 #include "backend/cpu/cpu_kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -47,7 +56,7 @@ AVX512_INLINE void avx512_prefetch_next(const uint8_t *row, size_t chunk_bytes, 
 }
 
 enum { Q32_PREFILL_MIN_TOKENS = 4, Q32_CHUNK_BLOCKS = 32, Q32_TOKEN_GROUP = 8, Q32_DECODE_PAIRS = 16,
-       Q32_DECODE_QUADS = 16 };
+       Q32_DECODE_QUADS = 48 };
 
 AVX512_INLINE int q32_block_bytes(uint32_t type) {
     switch (type) {
@@ -491,7 +500,7 @@ AVX512_GEMM32(avx512_gemm_q8_0, GGML_TYPE_Q8_0, x86_gemm_q8_0)
  * scales gives exact int32 partial sums, reduced across rows by q32_reduce16. Q6_K's -32
  * and Q4_K/Q5_K's mins use the activation block's bsums (exact integers too). */
 
-enum { KQ_DECODE_BLOCKS = 8, KQ_PREFILL_BLOCKS = 4, KQ_TOKEN_GROUP = 6 };
+enum { KQ_DECODE_BLOCKS = 24, KQ_PREFILL_BLOCKS = 4, KQ_TOKEN_GROUP = 6 };
 
 AVX512_INLINE int kq_block_bytes(uint32_t type) {
     return type == GGML_TYPE_Q4_K ? 144 : type == GGML_TYPE_Q5_K ? 176 : 210;

@@ -9,8 +9,10 @@
  *    by lane) computes each (row, token) pair with the same chain of block-wise float
  *    operations, whether the pair sits in a 1x1 tile (decode) or a many-row x many-token
  *    tile (prefill). Tiling only shares loads between pairs; it never merges sums.
- *  - one kernel table is chosen per machine (cpu_kernels_best), so all batch sizes use
- *    the same implementation.
+ *  - one kernel table is chosen per machine (cpu_kernels_best). Within a table a kernel
+ *    may take a different code path for few tokens (decode) than for many (prefill), but
+ *    every path performs the same chain per pair, so results are bit-identical (the tests
+ *    compare every path with the scalar table by memcmp).
  * Token chunks of CPU_TOKEN_CHUNK keep one chunk's activations in L2 while a tile of
  * weight rows stays in L1. */
 #include "backend/cpu/cpu_matmul.h"
