@@ -13,6 +13,7 @@
  * sequence exactly what it is when the row is computed alone. */
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/cpu/cpu_exp.h"
@@ -241,22 +242,40 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
     }
 }
 
-/* head_dim as a constant for the common sizes (fixed strides in the inner loops, and
- * scratch sized to fit); one vector of rows when that holds them all (decode). */
-#define X86_ATTEND_FOR(name, dim, scratch_dim)                                                                       \
-    static void x86_attend_##name(const cpu_attention_args *args, int64_t kv_head, int64_t row0,                \
-                                 int64_t n_rows) {                                                             \
-        float qt[scratch_dim * MAX_ROWS] __attribute__((aligned(64)));                                          \
-        float acc[scratch_dim * MAX_ROWS] __attribute__((aligned(64)));                                         \
-        float kt[TILE * scratch_dim] __attribute__((aligned(64))), vt[TILE * scratch_dim] __attribute__((aligned(64))); \
-        if (n_rows <= VW)                                                                                      \
-            x86_attend_body(args, kv_head, row0, n_rows, dim, 1, qt, acc, kt, vt);                             \
-        else                                                                                                   \
-            x86_attend_body(args, kv_head, row0, n_rows, dim, 2, qt, acc, kt, vt);                             \
+X86_INLINE void x86_attend_rows(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows,
+                                const int64_t head_dim, float *qt, float *acc, float *kt, float *vt) {
+    if (n_rows <= VW) /* one vector holds them all (decode) */
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, qt, acc, kt, vt);
+    else
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, qt, acc, kt, vt);
+}
+
+/* head_dim as a constant for the common sizes: fixed strides in the inner loops, and
+ * scratch on the stack (8-48 KiB). */
+#define X86_ATTEND_FOR(dim)                                                                                    \
+    static void x86_attend_##dim(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) { \
+        float qt[dim * MAX_ROWS] __attribute__((aligned(64))), acc[dim * MAX_ROWS] __attribute__((aligned(64))); \
+        float kt[TILE * dim] __attribute__((aligned(64))), vt[TILE * dim] __attribute__((aligned(64)));       \
+        x86_attend_rows(args, kv_head, row0, n_rows, dim, qt, acc, kt, vt);                                    \
     }
-X86_ATTEND_FOR(64, 64, 64)
-X86_ATTEND_FOR(128, 128, 128)
-X86_ATTEND_FOR(any, args->layout->head_dim, CPU_MAX_HEAD_DIM)
+X86_ATTEND_FOR(64)
+X86_ATTEND_FOR(128)
+
+/* Other head sizes (up to CPU_MAX_HEAD_DIM) take their scratch from the heap rather than
+ * ~200 KiB of a host thread's stack; without memory the scalar kernel computes the same
+ * bits. */
+static void x86_attend_any(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
+    const int64_t head_dim = args->layout->head_dim;
+    size_t floats = (size_t)(2 * head_dim * MAX_ROWS + 2 * TILE * head_dim);
+    float *scratch = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    if (scratch == NULL) {
+        cpu_ops_kernels_scalar()->attend(args, kv_head, row0, n_rows);
+        return;
+    }
+    float *qt = scratch, *acc = qt + head_dim * MAX_ROWS, *kt = acc + head_dim * MAX_ROWS, *vt = kt + TILE * head_dim;
+    x86_attend_rows(args, kv_head, row0, n_rows, head_dim, qt, acc, kt, vt);
+    free(scratch);
+}
 
 static void x86_attend(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
     switch (args->layout->head_dim) {
@@ -270,7 +289,7 @@ static void x86_attend(const cpu_attention_args *args, int64_t kv_head, int64_t 
 #define X86_OPS_TABLE(table, label, rms_norm_row_fn) \
     static const cpu_ops_kernels table = {           \
         .name = label,                               \
-        .attention_rows = MAX_ROWS,                       \
+        .attention_rows = MAX_ROWS,                  \
         .attend = X86_ATTEND,                        \
         .exp = x86_exp_array,                        \
         .swiglu = x86_swiglu,                        \
