@@ -73,6 +73,10 @@ SHARED    := $(BUILD)/lib/libstatelessllm.so.$(VERSION)
 STATIC    := $(BUILD)/lib/libstatelessllm.a
 CLI       := $(BUILD)/bin/sllm
 
+# Test-support objects are only prerequisites of pattern rules; keep make from deleting them
+# as intermediates (a parallel build would then race on rebuilding them).
+.SECONDARY: $(TEST_SUPPORT_OBJS)
+
 .PHONY: all lib cli examples check check-asan check-c check-python bench fuzz install uninstall \
         deps models demo clean help
 .DELETE_ON_ERROR:
