@@ -34,9 +34,10 @@ static sllm_status read_cache_params(const sllm_cache_params *in, sllm_cache_par
     if (out->backend == NULL) out->backend = "auto";
     if (out->block_size < 1 || out->block_size > 1024)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "block_size %u is outside [1, 1024]", out->block_size);
-    if (out->kv_dtype != SLLM_KV_F16 && out->kv_dtype != SLLM_KV_F32)
+    if (out->kv_dtype != SLLM_KV_F16 && out->kv_dtype != SLLM_KV_F32 && out->kv_dtype != SLLM_KV_BF16)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "kv_dtype %s is not supported by the CPU backend yet "
-                         "(use SLLM_KV_F16 or SLLM_KV_F32)", kv_dtype_name(out->kv_dtype) ? kv_dtype_name(out->kv_dtype) : "?");
+                         "(use SLLM_KV_F16, SLLM_KV_BF16 or SLLM_KV_F32)",
+                         kv_dtype_name(out->kv_dtype) ? kv_dtype_name(out->kv_dtype) : "?");
     if (out->n_threads < 0)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "n_threads %d is negative", out->n_threads);
     return SLLM_OK;
