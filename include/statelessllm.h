@@ -284,8 +284,8 @@ typedef struct sllm_cache_params {
     size_t struct_size;          /* sizeof(sllm_cache_params) */
     uint64_t budget_bytes;       /* K/V pool size; default 256 MiB */
     uint32_t block_size;         /* tokens per block; default 16 */
-    sllm_kv_dtype kv_dtype;      /* default SLLM_KV_F16; F32 and BF16 too; Q8_0 is not
-                                  * implemented yet (INVALID_ARGUMENT) */
+    sllm_kv_dtype kv_dtype;      /* default SLLM_KV_F16; F32, BF16 and Q8_0 too (Q8_0:
+                                  * 8-bit, needs head_dim % 32 == 0, else INVALID_ARGUMENT) */
     int n_threads;               /* compute threads; 0: one per online core */
     const char *backend;         /* "auto" (default), "cpu" or "cuda" */
     const uint8_t *key;          /* SLLM_HASH_KEY_BYTES for the hash chain; NULL: random */

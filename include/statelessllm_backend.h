@@ -20,9 +20,12 @@
  *    results; a GPU backend documents what it guarantees.
  *
  * Paged K/V pool layout (the brief's; cuDNN's paged attention reads the same):
- *   block b, layer l, K (kv = 0) or V (kv = 1), KV head h, slot s, dimension d lives at
- *   element ((((b * n_layers + l) * 2 + kv) * n_kv_heads + h) * block_size + s) * head_dim + d
- *   in elements of `dtype`. Token position p of a sequence lives in block
+ *   the K (kv = 0) or V (kv = 1) row of block b, layer l, KV head h, slot s is row
+ *   r = (((b * n_layers + l) * 2 + kv) * n_kv_heads + h) * block_size + s, which starts
+ *   r * sllm_kv_row_bytes(layout) bytes into the pool. For F32/F16/BF16 a row is head_dim
+ *   elements of `dtype` (dimension d is element r * head_dim + d); for Q8_0 it is
+ *   head_dim / 32 ggml block_q8_0 (fp16 scale d, then 32 int8 q; value = q * d), 34
+ *   bytes each, so Q8_0 needs head_dim % 32 == 0. Token position p of a sequence lives in block
  *   block_table[p / block_size], slot p % block_size. Block ids are int32 indices into
  *   the pool; the cache hands the backend plain block tables, never its own structs.
  */
@@ -58,7 +61,7 @@ typedef struct sllm_kv_layout {
     int64_t n_kv_heads;
     int64_t head_dim;
     int64_t block_size;     /* tokens per block */
-    sllm_kv_dtype dtype;    /* F16 and F32 on the CPU backend */
+    sllm_kv_dtype dtype;    /* F16, F32, BF16 and Q8_0 on the CPU backend */
 } sllm_kv_layout;
 
 /* Bytes of one element of `dtype` (0 for a dtype stored in blocks, such as Q8_0). */
@@ -66,10 +69,22 @@ static inline size_t sllm_kv_dtype_size(sllm_kv_dtype dtype) {
     return dtype == SLLM_KV_F32 ? 4 : (dtype == SLLM_KV_F16 || dtype == SLLM_KV_BF16) ? 2 : 0;
 }
 
+/* Q8_0 rows: head_dim / SLLM_KV_Q8_0_BLOCK blocks of SLLM_KV_Q8_0_BLOCK_BYTES bytes. */
+enum { SLLM_KV_Q8_0_BLOCK = 32, SLLM_KV_Q8_0_BLOCK_BYTES = 34 };
+
+/* Bytes of one K or V row (head_dim values of one head and slot); 0 when the layout
+ * cannot be stored (Q8_0 with head_dim not a multiple of 32, an unknown dtype). */
+static inline size_t sllm_kv_row_bytes(const sllm_kv_layout *layout) {
+    if (layout->dtype == SLLM_KV_Q8_0)
+        return layout->head_dim % SLLM_KV_Q8_0_BLOCK != 0 ? 0
+               : (size_t)(layout->head_dim / SLLM_KV_Q8_0_BLOCK) * SLLM_KV_Q8_0_BLOCK_BYTES;
+    return (size_t)layout->head_dim * sllm_kv_dtype_size(layout->dtype);
+}
+
 /* Bytes of one block (all layers, K and V). */
 static inline size_t sllm_kv_block_bytes(const sllm_kv_layout *layout) {
     return (size_t)layout->n_layers * 2 * (size_t)layout->n_kv_heads * (size_t)layout->block_size *
-           (size_t)layout->head_dim * sllm_kv_dtype_size(layout->dtype);
+           sllm_kv_row_bytes(layout);
 }
 
 typedef enum sllm_rope_mode {

@@ -34,10 +34,9 @@ static sllm_status read_cache_params(const sllm_cache_params *in, sllm_cache_par
     if (out->backend == NULL) out->backend = "auto";
     if (out->block_size < 1 || out->block_size > 1024)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "block_size %u is outside [1, 1024]", out->block_size);
-    if (out->kv_dtype != SLLM_KV_F16 && out->kv_dtype != SLLM_KV_F32 && out->kv_dtype != SLLM_KV_BF16)
-        return core_fail(SLLM_ERR_INVALID_ARGUMENT, "kv_dtype %s is not supported by the CPU backend yet "
-                         "(use SLLM_KV_F16, SLLM_KV_BF16 or SLLM_KV_F32)",
-                         kv_dtype_name(out->kv_dtype) ? kv_dtype_name(out->kv_dtype) : "?");
+    if (kv_dtype_name(out->kv_dtype) == NULL)
+        return core_fail(SLLM_ERR_INVALID_ARGUMENT, "kv_dtype %d is unknown (use SLLM_KV_F16, SLLM_KV_BF16, "
+                         "SLLM_KV_F32 or SLLM_KV_Q8_0)", (int)out->kv_dtype);
     if (out->n_threads < 0)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "n_threads %d is negative", out->n_threads);
     return SLLM_OK;
@@ -60,6 +59,10 @@ static sllm_status create_backend(const sllm_cache_params *params, sllm_backend 
 
 static sllm_status create_pool(sllm_cache *cache, const sllm_cache_params *params) {
     forward_kv_layout(cache->model, params->kv_dtype, params->block_size, &cache->kv_layout);
+    if (sllm_kv_row_bytes(&cache->kv_layout) == 0)
+        return core_fail(SLLM_ERR_INVALID_ARGUMENT, "kv_dtype q8_0 stores K/V rows in blocks of 32 values; this "
+                         "model's head_dim %lld is not a multiple of 32 (use SLLM_KV_F16, BF16 or F32)",
+                         (long long)cache->kv_layout.head_dim);
     size_t block_bytes = sllm_kv_block_bytes(&cache->kv_layout);
     uint64_t n_blocks = block_bytes ? params->budget_bytes / block_bytes : 0;
     if (n_blocks < 1)

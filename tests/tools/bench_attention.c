@@ -3,7 +3,7 @@
  * prefill (60 new tokens over 2,500 cached) and a decode step (1 token over 2,500), plus
  * kv_write, RMSNorm, RoPE and SwiGLU at the same batch sizes, and what they cost per
  * forward pass of the 22-layer model.
- * Usage: bench_attention [threads] [repeats] [context] [new_tokens] [f16|f32|bf16]
+ * Usage: bench_attention [threads] [repeats] [context] [new_tokens] [f16|f32|bf16|q8_0]
  * (best of `repeats` runs: other processes share the cores; "cpu" is the process's CPU
  * time per call, all threads together, which other processes do not inflate). */
 #include <stdio.h>
@@ -124,9 +124,12 @@ int main(int argc, char **argv) {
     int64_t context = argc > 3 ? atoll(argv[3]) : 2500;
     int64_t new_tokens = argc > 4 ? atoll(argv[4]) : 60;
     const char *dtype_name = argc > 5 ? argv[5] : "f16";
-    sllm_kv_dtype dtype = strcmp(dtype_name, "f32") == 0 ? SLLM_KV_F32 : strcmp(dtype_name, "bf16") == 0 ? SLLM_KV_BF16 : SLLM_KV_F16;
+    sllm_kv_dtype dtype = strcmp(dtype_name, "f32") == 0    ? SLLM_KV_F32
+                          : strcmp(dtype_name, "bf16") == 0 ? SLLM_KV_BF16
+                          : strcmp(dtype_name, "q8_0") == 0 ? SLLM_KV_Q8_0
+                                                            : SLLM_KV_F16;
     if (n_threads < 1 || repeats < 1 || context < 0 || new_tokens < 1) {
-        fprintf(stderr, "usage: bench_attention [threads] [repeats] [context] [new_tokens] [f16|f32|bf16]\n");
+        fprintf(stderr, "usage: bench_attention [threads] [repeats] [context] [new_tokens] [f16|f32|bf16|q8_0]\n");
         return 2;
     }
     bench_setup s = { .context = context, .new_tokens = new_tokens };

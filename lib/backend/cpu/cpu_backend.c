@@ -199,8 +199,12 @@ static sllm_status cpu_rope_op(sllm_backend *backend, sllm_backend_buffer *x, in
 
 static sllm_status check_kv(const sllm_backend_buffer *pool, const sllm_kv_layout *layout, int64_t layer,
                             const int32_t *block_table, int64_t n_positions, const char *op) {
-    if (layout->dtype != SLLM_KV_F16 && layout->dtype != SLLM_KV_F32 && layout->dtype != SLLM_KV_BF16)
+    if (layout->dtype != SLLM_KV_F16 && layout->dtype != SLLM_KV_F32 && layout->dtype != SLLM_KV_BF16 &&
+        layout->dtype != SLLM_KV_Q8_0)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu %s: KV dtype %d is not supported", op, (int)layout->dtype);
+    if (sllm_kv_row_bytes(layout) == 0)
+        return core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu %s: head_dim %lld cannot be stored as Q8_0 K/V "
+                         "(needs a multiple of 32)", op, (long long)layout->head_dim);
     if (layer < 0 || layer >= layout->n_layers || layout->block_size <= 0 || layout->head_dim > CPU_MAX_HEAD_DIM)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu %s: bad layer %lld or KV layout", op, (long long)layer);
     size_t n_blocks = cbuf(pool)->bytes / sllm_kv_block_bytes(layout);

@@ -10,6 +10,8 @@
 
 #include "backend/cpu/cpu_exp.h"
 #include "backend/cpu/cpu_fp16.h"
+#include "backend/cpu/cpu_quant.h"
+#include "format/ggml_types.h"
 
 /* Below these many elements an op runs on the calling thread: each is about 40-80 us of
  * work on one core (bench_attention), less than a pool wake-up can cost when other
@@ -72,24 +74,31 @@ static void scalar_rms_norm_row(const float *x, const float *weight, int64_t wid
     for (int64_t i = 0; i < width; i++) out[i] = x[i] * scale * weight[i];
 }
 
-/* Element index of (block, layer, kv, head, slot, 0) in the pool. */
-static size_t kv_index(const sllm_kv_layout *layout, int64_t block, int64_t layer, int kv, int64_t head,
-                       int64_t slot) {
+/* Byte offset of the row (block, layer, kv, head, slot) in the pool. */
+static size_t kv_offset(const sllm_kv_layout *layout, int64_t block, int64_t layer, int kv, int64_t head,
+                        int64_t slot) {
     return (size_t)((((block * layout->n_layers + layer) * 2 + kv) * layout->n_kv_heads + head) *
-                        layout->block_size + slot) * (size_t)layout->head_dim;
+                        layout->block_size + slot) * sllm_kv_row_bytes(layout);
 }
 
 static void load_row(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t pos, float *row) {
     const sllm_kv_layout *layout = args->layout;
     int64_t block = args->block_table[pos / layout->block_size], slot = pos % layout->block_size;
-    size_t index = kv_index(layout, block, args->layer, kv, kv_head, slot);
-    if (layout->dtype == SLLM_KV_F32) {
-        memcpy(row, (const float *)args->kv_pool + index, (size_t)layout->head_dim * sizeof *row);
-        return;
+    const unsigned char *src = (const unsigned char *)args->kv_pool +
+                               kv_offset(layout, block, args->layer, kv, kv_head, slot);
+    cpu_kv_rows_to_f32(layout->dtype, src, layout->head_dim, row);
+}
+
+void cpu_kv_rows_to_f32(sllm_kv_dtype dtype, const void *src, int64_t n, float *dst) {
+    if (dtype == SLLM_KV_F32) {
+        memcpy(dst, src, (size_t)n * sizeof *dst);
+    } else if (dtype == SLLM_KV_Q8_0) {
+        cpu_dequantize(GGML_TYPE_Q8_0, src, dst, n);
+    } else {
+        const uint16_t *half = src;
+        for (int64_t d = 0; d < n; d++)
+            dst[d] = dtype == SLLM_KV_BF16 ? cpu_bf16_to_f32(half[d]) : cpu_fp16_to_f32(half[d]);
     }
-    const uint16_t *src = (const uint16_t *)args->kv_pool + index;
-    for (int64_t d = 0; d < layout->head_dim; d++)
-        row[d] = layout->dtype == SLLM_KV_BF16 ? cpu_bf16_to_f32(src[d]) : cpu_fp16_to_f32(src[d]);
 }
 
 /* max as x86's maxps computes it (the second operand unless the first is greater). */
@@ -236,15 +245,15 @@ void cpu_rope(core_threadpool *pool, float *x, int64_t n_tokens, int64_t n_heads
 
 /* ---- paged K/V ------------------------------------------------------------------------ */
 
-static void store_row(const cpu_ops_kernels *kernels, void *pool, sllm_kv_dtype dtype, size_t index,
+static void store_row(const cpu_ops_kernels *kernels, void *pool, sllm_kv_dtype dtype, size_t offset,
                       const float *src, int64_t n) {
-    if (dtype == SLLM_KV_F32) {
-        memcpy((float *)pool + index, src, (size_t)n * sizeof *src);
-        return;
-    }
-    uint16_t *dst = (uint16_t *)pool + index;
-    if (dtype == SLLM_KV_BF16)
-        for (int64_t i = 0; i < n; i++) dst[i] = cpu_f32_to_bf16(src[i]);
+    void *dst = (unsigned char *)pool + offset;
+    if (dtype == SLLM_KV_F32)
+        memcpy(dst, src, (size_t)n * sizeof *src);
+    else if (dtype == SLLM_KV_Q8_0)
+        cpu_quantize(GGML_TYPE_Q8_0, src, dst, n);  /* per row: independent of the batch */
+    else if (dtype == SLLM_KV_BF16)
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = cpu_f32_to_bf16(src[i]);
     else
         kernels->f32_to_f16(src, n, dst);
 }
@@ -257,9 +266,9 @@ void cpu_kv_write(void *pool, const sllm_kv_layout *layout, int64_t layer, const
         int64_t pos = pos0 + t;
         int64_t block = block_table[pos / layout->block_size], slot = pos % layout->block_size;
         for (int64_t h = 0; h < layout->n_kv_heads; h++) {
-            store_row(kernels, pool, layout->dtype, kv_index(layout, block, layer, 0, h, slot),
+            store_row(kernels, pool, layout->dtype, kv_offset(layout, block, layer, 0, h, slot),
                       k + t * row + h * layout->head_dim, layout->head_dim);
-            store_row(kernels, pool, layout->dtype, kv_index(layout, block, layer, 1, h, slot),
+            store_row(kernels, pool, layout->dtype, kv_offset(layout, block, layer, 1, h, slot),
                       v + t * row + h * layout->head_dim, layout->head_dim);
         }
     }

@@ -69,9 +69,15 @@ void cpu_rope(core_threadpool *pool, float *x, int64_t n_tokens, int64_t n_heads
               float freq_scale, const float *freq_factors);
 
 /* Writes rows into the pool (layout in statelessllm_backend.h), converting to dtype
- * (round to nearest even). */
+ * (F16/BF16: round to nearest even; Q8_0: ggml's quantize_row_q8_0 per row, scale
+ * amax / 127 stored as fp16, q = roundf(x / scale)). */
 void cpu_kv_write(void *pool, const sllm_kv_layout *layout, int64_t layer, const int32_t *block_table,
                   int64_t pos0, int64_t n_tokens, const float *k, const float *v);
+
+/* n values of K/V rows stored in `dtype` (n a multiple of 32 for Q8_0, whose rows are
+ * whole blocks) to float: F16/BF16 widen exactly, Q8_0 is (float)q * fp16-scale, one
+ * float multiply. Every kernel table reads K/V through exactly these values. */
+void cpu_kv_rows_to_f32(sllm_kv_dtype dtype, const void *src, int64_t n, float *dst);
 
 /* Paged causal attention. A work unit is a run of query rows (token, head) of one KV
  * group; each row visits its keys in CPU_ATTENTION_TILE tiles in position order with an

@@ -5,7 +5,7 @@
  *
  * Attention layout: a unit's VW query rows sit in the lanes. Q is transposed once into
  * qt[d][lane]; per tile the 16 K and V rows are converted to float once (F16 through
- * vcvtph2ps) into kt/vt [key][d] (F32 rows inside one block are read in place), and each
+ * vcvtph2ps, Q8_0 as q * scale) into kt/vt [key][d] (F32 rows inside one block are read in place), and each
  * score s_k = sum_d q[d] k[d] is one fma chain over d with k[d] broadcast, so the 16 keys
  * are 16 independent accumulators and no horizontal sum is needed. The running max, sum
  * and the output accumulator acc[d][lane] are per lane too; keys past a lane's own
@@ -71,41 +71,43 @@ static void x86_f32_to_f16(const float *src, int64_t n, uint16_t *dst) {
 
 /* ---- attention ---------------------------------------------------------------------- */
 
-/* Element index of the K (kv 0) or V (kv 1) row of position pos, and in *run how many
+/* Byte offset of the K (kv 0) or V (kv 1) row of position pos, and in *run how many
  * positions from pos on (at most max_run) are contiguous in its block. */
-X86_INLINE size_t x86_row_index(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t pos,
-                                int64_t max_run, const int64_t head_dim, int64_t *run) {
+X86_INLINE size_t x86_row_offset(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t pos,
+                                 int64_t max_run, int64_t *run) {
     const sllm_kv_layout *layout = args->layout;
     int64_t block = args->block_table[pos / layout->block_size], slot = pos % layout->block_size;
     *run = layout->block_size - slot < max_run ? layout->block_size - slot : max_run;
-    return ((((size_t)block * (size_t)layout->n_layers + (size_t)args->layer) * 2 + (size_t)kv) *
-                (size_t)layout->n_kv_heads + (size_t)kv_head) * (size_t)layout->block_size * (size_t)head_dim +
-           (size_t)slot * (size_t)head_dim;
+    return (((((size_t)block * (size_t)layout->n_layers + (size_t)args->layer) * 2 + (size_t)kv) *
+                 (size_t)layout->n_kv_heads + (size_t)kv_head) * (size_t)layout->block_size + (size_t)slot) *
+           sllm_kv_row_bytes(layout);
 }
 
 /* Float rows [key][d] of keys start .. start + n_keys - 1 (K: kv 0, V: kv 1): in place for
- * F32 when the tile lies in one block, else converted into buf. Rows n_keys .. TILE - 1
- * are zeroed when zero_tail (scores of every slot are computed, then masked). */
+ * F32 when the tile lies in one block, else converted into buf (Q8_0 through
+ * cpu_kv_rows_to_f32, the scalar table's values). Rows n_keys .. TILE - 1 are zeroed when
+ * zero_tail (scores of every slot are computed, then masked). */
 X86_INLINE const float *x86_tile_rows(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t start,
                                       int64_t n_keys, const int64_t head_dim, float *buf, int zero_tail) {
     const sllm_kv_dtype dtype = args->layout->dtype;
     for (int64_t k = 0, run; k < n_keys; k += run) {
-        size_t index = x86_row_index(args, kv, kv_head, start + k, n_keys - k, head_dim, &run);
+        const void *row = (const unsigned char *)args->kv_pool +
+                          x86_row_offset(args, kv, kv_head, start + k, n_keys - k, &run);
+        float *dst = buf + k * head_dim;
+        int64_t n = run * head_dim, i = 0;
         if (dtype == SLLM_KV_F32) {
-            const float *src = (const float *)args->kv_pool + index;
-            if (k == 0 && run == TILE) return src;
-            memcpy(buf + k * head_dim, src, (size_t)(run * head_dim) * sizeof *buf);
+            if (k == 0 && run == TILE) return row;
+            memcpy(dst, row, (size_t)n * sizeof *buf);
+        } else if (dtype == SLLM_KV_Q8_0) {
+            cpu_kv_rows_to_f32(dtype, row, n, dst);
+        } else if (dtype == SLLM_KV_BF16) {
+            const uint16_t *src = row;
+            for (; i + VW <= n; i += VW) vf_store(dst + i, vf_load_bf16(src + i));
+            for (; i < n; i++) dst[i] = cpu_bf16_to_f32(src[i]);
         } else {
-            const uint16_t *src = (const uint16_t *)args->kv_pool + index;
-            float *dst = buf + k * head_dim;
-            int64_t n = run * head_dim, i = 0;
-            if (dtype == SLLM_KV_BF16) {
-                for (; i + VW <= n; i += VW) vf_store(dst + i, vf_load_bf16(src + i));
-                for (; i < n; i++) dst[i] = cpu_bf16_to_f32(src[i]);
-            } else {
-                for (; i + VW <= n; i += VW) vf_store(dst + i, vf_load_f16(src + i));
-                for (; i < n; i++) dst[i] = cpu_fp16_to_f32(src[i]);
-            }
+            const uint16_t *src = row;
+            for (; i + VW <= n; i += VW) vf_store(dst + i, vf_load_f16(src + i));
+            for (; i < n; i++) dst[i] = cpu_fp16_to_f32(src[i]);
         }
     }
     if (zero_tail && n_keys < TILE) memset(buf + n_keys * head_dim, 0, (size_t)((TILE - n_keys) * head_dim) * sizeof *buf);
