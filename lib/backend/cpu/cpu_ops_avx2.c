@@ -51,6 +51,7 @@ VF_INLINE vmask vm_key_valid(vi limits, int64_t pos) {
     return _mm256_castsi256_ps(_mm256_cmpgt_epi32(limits, _mm256_set1_epi32((int32_t)pos - 1)));
 }
 VF_INLINE vf vf_load_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+VF_INLINE vf vf_load_i8(const int8_t *p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p))); }
 VF_INLINE vf vf_load_bf16(const uint16_t *p) {
     __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));

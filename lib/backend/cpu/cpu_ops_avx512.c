@@ -48,6 +48,7 @@ VF_INLINE vi vi_load(const int32_t *p) { return _mm512_loadu_si512((const void *
 /* Lanes whose limit (last position they attend to) reaches position pos. */
 VF_INLINE vmask vm_key_valid(vi limits, int64_t pos) { return _mm512_cmpge_epi32_mask(limits, _mm512_set1_epi32((int32_t)pos)); }
 VF_INLINE vf vf_load_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+VF_INLINE vf vf_load_i8(const int8_t *p) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p))); }
 VF_INLINE vf vf_load_bf16(const uint16_t *p) {
     __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));

@@ -83,9 +83,20 @@ X86_INLINE size_t x86_row_offset(const cpu_attention_args *args, int kv, int64_t
            sllm_kv_row_bytes(layout);
 }
 
+/* n values of Q8_0 rows (whole 34-byte blocks) to float: each int8 (exact in float)
+ * times its block's fp16 scale, one multiply, as cpu_kv_rows_to_f32 computes it. */
+X86_INLINE void x86_q8_0_to_f32(const unsigned char *src, int64_t n, float *dst) {
+    for (int64_t b = 0; b < n; b += SLLM_KV_Q8_0_BLOCK, src += SLLM_KV_Q8_0_BLOCK_BYTES) {
+        uint16_t bits;
+        memcpy(&bits, src, sizeof bits);
+        const vf scale = vf_set1(cpu_fp16_to_f32(bits));
+        const int8_t *q = (const int8_t *)(src + sizeof bits);
+        X86_UNROLL for (int i = 0; i < SLLM_KV_Q8_0_BLOCK; i += VW) vf_store(dst + b + i, vf_mul(vf_load_i8(q + i), scale));
+    }
+}
+
 /* Float rows [key][d] of keys start .. start + n_keys - 1 (K: kv 0, V: kv 1): in place for
- * F32 when the tile lies in one block, else converted into buf (Q8_0 through
- * cpu_kv_rows_to_f32, the scalar table's values). Rows n_keys .. TILE - 1 are zeroed when
+ * F32 when the tile lies in one block, else converted into buf. Rows n_keys .. TILE - 1 are zeroed when
  * zero_tail (scores of every slot are computed, then masked). */
 X86_INLINE const float *x86_tile_rows(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t start,
                                       int64_t n_keys, const int64_t head_dim, float *buf, int zero_tail) {
@@ -99,7 +110,7 @@ X86_INLINE const float *x86_tile_rows(const cpu_attention_args *args, int kv, in
             if (k == 0 && run == TILE) return row;
             memcpy(dst, row, (size_t)n * sizeof *buf);
         } else if (dtype == SLLM_KV_Q8_0) {
-            cpu_kv_rows_to_f32(dtype, row, n, dst);
+            x86_q8_0_to_f32(row, n, dst);
         } else if (dtype == SLLM_KV_BF16) {
             const uint16_t *src = row;
             for (; i + VW <= n; i += VW) vf_store(dst + i, vf_load_bf16(src + i));
