@@ -5,8 +5,6 @@
 
 #include "chat_json.h"
 #include "commands.h"
-#include "engine/sampler.h"
-#include "infer.h"
 
 typedef struct run_options {
     const char *model_path, *prompt;
@@ -40,49 +38,17 @@ static int parse_run_args(int argc, char **argv, run_options *opt) {
     return opt->model_path && opt->prompt && opt->n_predict >= 0 && opt->n_threads >= 1;
 }
 
-static int32_t *tokenize_prompt(const sllm_model *model, const char *prompt, size_t *n_tokens) {
-    size_t len = strlen(prompt);
-    sllm_status status = sllm_tokenize(model, prompt, len, SLLM_TOKENIZE_ADD_SPECIAL, NULL, 0, n_tokens);
-    if (status != SLLM_OK && status != SLLM_ERR_BUFFER_TOO_SMALL) {
-        cli_fail("cannot tokenize the prompt", status);
-        return NULL;
-    }
-    int32_t *tokens = malloc((*n_tokens ? *n_tokens : 1) * sizeof *tokens);
-    if (tokens == NULL) return NULL;
-    status = sllm_tokenize(model, prompt, len, SLLM_TOKENIZE_ADD_SPECIAL, tokens, *n_tokens, n_tokens);
-    if (status != SLLM_OK) {
-        cli_fail("cannot tokenize the prompt", status);
-        free(tokens);
-        return NULL;
-    }
-    return tokens;
-}
-
-static void print_piece(const sllm_model *model, int32_t token) {
-    char piece[256];
-    size_t n_bytes = 0;
-    if (sllm_token_piece(model, token, piece, sizeof piece, &n_bytes) == SLLM_OK) fwrite(piece, 1, n_bytes, stdout);
+static int print_text(void *user, const char *text, size_t len, const int32_t *tokens, size_t n_tokens) {
+    (void)user, (void)tokens, (void)n_tokens;
+    fwrite(text, 1, len, stdout);
     fflush(stdout);
+    return 0;
 }
 
-/* Samples and streams up to n_predict tokens after the prompt; stops at end of generation. */
-static sllm_status generate(cli_infer *infer, sampler *chooser, int32_t *history, int64_t n_prompt, int64_t n_predict) {
-    sllm_status status = cli_infer_step(infer, history, n_prompt, 0);
-    for (int64_t step = 0; status == SLLM_OK && step < n_predict; step++) {
-        sampler_result chosen;
-        status = sampler_sample(chooser, infer->logits, history, (size_t)(n_prompt + step), &chosen);
-        if (status != SLLM_OK || sllm_token_is_eog(infer->model, chosen.token)) break;
-        history[n_prompt + step] = chosen.token;
-        print_piece(infer->model, chosen.token);
-        if (step + 1 < n_predict) status = cli_infer_step(infer, &chosen.token, 1, n_prompt + step);
-    }
-    printf("\n");
-    return status;
-}
-
-/* --json: the same completion through the public API (sllm_generate), printed as one JSON
- * object: text, token ids, finish reason, counts, timings, logprobs when asked. */
-static int run_json(sllm_model *model, const run_options *opt) {
+/* The completion goes through the public API (sllm_generate) like any host's: streamed
+ * text by default; with --json one object with text, token ids, finish reason, counts,
+ * timings and logprobs when asked. */
+static int run_completion(sllm_model *model, const run_options *opt) {
     sllm_cache_params cache_params;
     sllm_cache_params_init(&cache_params);
     cache_params.n_threads = opt->n_threads;
@@ -100,8 +66,13 @@ static int run_json(sllm_model *model, const run_options *opt) {
     sllm_status status = sllm_cache_create(model, &cache_params, &cache);
     if (status == SLLM_OK) status = sllm_request_create(&request);
     if (status == SLLM_OK) status = sllm_request_set_prompt_text(request, opt->prompt, strlen(opt->prompt));
-    if (status == SLLM_OK) status = sllm_generate(cache, request, &params, NULL, NULL, &result);
-    int rc = status == SLLM_OK ? chat_result_write_json(stdout, 0, NULL, &result) : cli_fail("generation failed", status);
+    if (status == SLLM_OK && !opt->as_json) fputs(opt->prompt, stdout);
+    if (status == SLLM_OK)
+        status = sllm_generate(cache, request, &params, opt->as_json ? NULL : print_text, NULL, &result);
+    int rc;
+    if (status != SLLM_OK) rc = cli_fail("generation failed", status);
+    else if (opt->as_json) rc = chat_result_write_json(stdout, 0, NULL, &result);
+    else rc = (printf("\n"), 0);
     sllm_result_free(&result);
     sllm_request_free(request);
     sllm_cache_free(cache);
@@ -116,45 +87,7 @@ int cmd_run(int argc, char **argv) {
     }
     sllm_model *model = cli_load_model(opt.model_path, 0);
     if (model == NULL) return 1;
-    if (opt.as_json) {
-        int json_rc = run_json(model, &opt);
-        sllm_model_free(model);
-        return json_rc;
-    }
-    int rc = 1;
-    size_t n_prompt = 0;
-    int32_t *prompt = tokenize_prompt(model, opt.prompt, &n_prompt);
-    int32_t *history = prompt ? malloc((n_prompt + (size_t)opt.n_predict + 1) * sizeof *history) : NULL;
-    sampler *chooser = NULL;
-    cli_infer infer;
-    memset(&infer, 0, sizeof infer);
-    if (history == NULL || n_prompt == 0) goto done;
-    int64_t n_total = (int64_t)n_prompt + opt.n_predict;
-    if (n_total > sllm_model_n_ctx(model)) {
-        fprintf(stderr, "sllm run: %lld prompt + %lld new tokens exceed the context of %lld\n", (long long)n_prompt,
-                (long long)opt.n_predict, (long long)sllm_model_n_ctx(model));
-        goto done;
-    }
-    memcpy(history, prompt, n_prompt * sizeof *history);
-    sampler_params sp;
-    sampler_params_init(&sp);
-    sp.temperature = (float)opt.temperature;
-    sp.seed = opt.seed;
-    sllm_status status = sampler_create(&sp, (int32_t)sllm_model_n_vocab(model), &chooser);
-    if (status != SLLM_OK) {
-        cli_fail("bad sampling parameters", status);
-        goto done;
-    }
-    int64_t max_batch = (int64_t)n_prompt < 256 ? (int64_t)n_prompt : 256;
-    if (cli_infer_open(&infer, model, opt.n_threads, n_total, max_batch) != 0) goto done;
-    fputs(opt.prompt, stdout);
-    status = generate(&infer, chooser, history, (int64_t)n_prompt, opt.n_predict);
-    rc = status == SLLM_OK ? 0 : cli_fail("generation failed", status);
-done:
-    if (infer.ctx) cli_infer_close(&infer);
-    sampler_free(chooser);
-    free(history);
-    free(prompt);
+    int rc = run_completion(model, &opt);
     sllm_model_free(model);
     return rc;
 }
