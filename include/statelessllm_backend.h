@@ -45,14 +45,25 @@ typedef struct sllm_backend sllm_backend;
 /* Memory owned by a backend (host memory for the CPU, device memory for CUDA). */
 typedef struct sllm_backend_buffer sllm_backend_buffer;
 
+/* How a weight matrix's bytes are arranged (sllm_backend_weight.layout). */
+typedef enum sllm_weight_layout {
+    SLLM_WEIGHT_ROWS = 0,       /* as in GGUF: rows one after the other */
+    /* The CPU backend's repack (lib/backend/cpu/cpu_tile.h): groups of 16 rows
+     * interleaved 4 bytes at a time, same total size. Only the CPU backend reads it;
+     * the model repacks at load only when the CPU runs the kernels for it. */
+    SLLM_WEIGHT_CPU_TILE16 = 1
+} sllm_weight_layout;
+
 /* A weight matrix inside a buffer: n_rows rows of n_cols elements in ggml type `type`
- * (GGUF dims[0] = n_cols), rows contiguous, starting `offset` bytes into `buffer`. */
+ * (GGUF dims[0] = n_cols) arranged as `layout` says, starting `offset` bytes into
+ * `buffer`. */
 typedef struct sllm_backend_weight {
     const sllm_backend_buffer *buffer;
     uint64_t offset;
     uint32_t type;
     int64_t n_cols;
     int64_t n_rows;
+    sllm_weight_layout layout;
 } sllm_backend_weight;
 
 /* Shape of a paged K/V pool (see the layout above). */

@@ -398,6 +398,61 @@ START_TEST(test_simd_matches_scalar_across_widths_and_paths) {
 }
 END_TEST
 
+/* tile16 (cpu_tile.h): packing then unpacking gives the rows back, and a packed matrix
+ * multiplies to the same bits as the rows with every table (the tables without tile
+ * kernels unpack), for decode and prefill token counts, with 1 and 2 threads. */
+static const uint32_t tile_types[] = { GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q8_0 };
+
+START_TEST(test_tile16_layout_is_bit_identical_to_rows) {
+    uint32_t type = tile_types[_i];
+    const int64_t n_rows = 48, n_cols = 2112, counts[] = {1, 2, 3, 4, 9, 64, 70};
+    ck_assert(cpu_tile16_supported(type, n_rows, n_cols));
+    ck_assert(!cpu_tile16_supported(type, 40, n_cols));
+    ck_assert(!cpu_tile16_supported(type, n_rows, 2080));
+    ck_assert(!cpu_tile16_supported(GGML_TYPE_Q6_K, n_rows, n_cols));
+    float *w_src = gauss_array(n_rows * n_cols, 31 + type), *x = gauss_array(70 * n_cols, 41);
+    uint8_t *rows = quantize_matrix(type, w_src, n_rows, n_cols);
+    uint64_t row_bytes;
+    ck_assert(ggml_row_size(type, n_cols, &row_bytes));
+    size_t bytes = (size_t)row_bytes * n_rows;
+    uint8_t *tiles = malloc(bytes), *back = malloc(bytes);
+    cpu_tile16_pack(type, rows, n_rows, n_cols, tiles);
+    ck_assert_msg(memcmp(tiles, rows, bytes) != 0, "packing changed nothing");
+    for (int64_t r = 0; r < n_rows; r += 16)
+        cpu_tile16_unpack(type, tiles + (size_t)r * row_bytes, n_cols, back + (size_t)r * row_bytes);
+    ck_assert_msg(memcmp(back, rows, bytes) == 0, "unpack(pack(rows)) != rows");
+    void *scratch = malloc(cpu_matmul_scratch_bytes(type, n_cols, 70));
+    float *expected = malloc(sizeof(float) * 70 * n_rows), *y = malloc(sizeof(float) * 70 * n_rows);
+    const cpu_kernels *tables[3];
+    int n_tables = cpu_kernels_available(tables, 3);
+    core_threadpool *pool;
+    ck_assert_int_eq(core_threadpool_create(2, &pool), SLLM_OK);
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        int64_t n = counts[c];
+        cpu_matmul_with(cpu_kernels_scalar(), NULL, type, rows, n_rows, n_cols, x, n, expected, scratch);
+        for (int k = 0; k < n_tables; k++) {
+            for (int threads = 1; threads <= 2; threads++) {
+                memset(y, 0xff, sizeof(float) * (size_t)(n * n_rows));
+                cpu_matmul_layout_with(tables[k], threads == 2 ? pool : NULL, type, CPU_LAYOUT_TILE16, tiles, n_rows,
+                                       n_cols, x, n, y, scratch);
+                ck_assert_msg(memcmp(y, expected, sizeof(float) * (size_t)(n * n_rows)) == 0,
+                              "%s/%s, %lld tokens, %d threads: tile16 differs from rows", ggml_type_get(type)->name,
+                              tables[k]->name, (long long)n, threads);
+            }
+        }
+    }
+    core_threadpool_free(pool);
+    free(expected);
+    free(y);
+    free(scratch);
+    free(tiles);
+    free(back);
+    free(rows);
+    free(w_src);
+    free(x);
+}
+END_TEST
+
 START_TEST(test_f32_tail_columns_are_included) {
     float w[2 * 19], x[19], y[2];
     for (int i = 0; i < 19; i++) {
@@ -476,6 +531,8 @@ int main(void) {
     tcase_add_loop_test(matmul, test_simd_kernels_are_bit_identical_to_scalar, 0, N_TYPES);
     tcase_add_loop_test(matmul, test_simd_matches_scalar_across_widths_and_paths, 0, N_TYPES);
     tcase_add_test(matmul, test_f32_tail_columns_are_included);
+    tcase_add_loop_test(matmul, test_tile16_layout_is_bit_identical_to_rows, 0,
+                        (int)(sizeof tile_types / sizeof tile_types[0]));
     suite_add_tcase(suite, matmul);
     TCase *pool = tcase_create("threadpool");
     tcase_set_timeout(pool, 60);

@@ -34,7 +34,8 @@ struct forward_context {
 /* ---- setup ------------------------------------------------------------------------------ */
 
 static sllm_backend_weight matrix_view(const forward_context *ctx, const model_tensor *tensor) {
-    sllm_backend_weight view = { ctx->weights_buffer, tensor->offset, tensor->type, tensor->n_cols, tensor->n_rows };
+    sllm_backend_weight view = { ctx->weights_buffer, tensor->offset, tensor->type, tensor->n_cols, tensor->n_rows,
+                                 (sllm_weight_layout)tensor->layout };
     return view;
 }
 

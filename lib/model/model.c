@@ -1,5 +1,6 @@
 /* sllm_model: opening a GGUF file and the public metadata and tensor queries. */
 #include "model/model_internal.h"
+#include "model/weights_copy.h"
 #include "tokenizer/tokenizer.h"
 
 #include <sodium.h>
@@ -23,6 +24,9 @@ static sllm_status read_model_params(const sllm_model_params *in, sllm_model_par
                          in->struct_size);
     memcpy(out, in, in->struct_size);
     out->struct_size = sizeof *out;
+    if (out->weights_placement != SLLM_WEIGHTS_COPY && out->weights_placement != SLLM_WEIGHTS_MMAP)
+        return core_fail(SLLM_ERR_INVALID_ARGUMENT, "weights_placement %d is unknown (use SLLM_WEIGHTS_COPY or "
+                         "SLLM_WEIGHTS_MMAP)", out->weights_placement);
     return SLLM_OK;
 }
 
@@ -61,6 +65,8 @@ SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *
     if (!options.metadata_only) {
         status = model_hparams_read(model->gguf, &model->hparams);
         if (status == SLLM_OK) status = model_weights_bind(model->gguf, &model->hparams, &model->weights);
+        if (status == SLLM_OK && options.weights_placement == SLLM_WEIGHTS_COPY)
+            status = model_weights_copy_in(model->gguf, &model->weights, &model->weights_region);
         if (status != SLLM_OK) {
             core_fail_context(status, "'%s'", path);
             goto fail;
@@ -92,9 +98,17 @@ fail:
 SLLM_API void sllm_model_free(sllm_model *model) {
     if (model == NULL) return;
     model_weights_free(&model->weights);
+    core_region_free(&model->weights_region);
     tokenizer_free(model->tokenizer);
     gguf_close(model->gguf);
     free(model);
+}
+
+SLLM_API const char *sllm_model_weights_layout(const sllm_model *model) {
+    if (model == NULL || !model->has_weights) return "none (metadata only)";
+    if (model->weights_region.data == NULL) return "mmap'd from the file";
+    return model->weights_region.huge ? "copied into memory (2 MiB huge pages)"
+                                      : "copied into memory (huge pages refused by the kernel)";
 }
 
 /* ---- metadata ---------------------------------------------------------------- */

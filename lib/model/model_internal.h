@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "core/hugemem.h"
 #include "core/log.h"
 #include "format/gguf.h"
 #include "model/hparams.h"
@@ -20,6 +21,7 @@ struct sllm_model {
     int has_weights;               /* hparams and weights are valid (not metadata_only) */
     model_hparams hparams;
     model_weights weights;
+    core_region weights_region;    /* the copy of the tensor data (SLLM_WEIGHTS_COPY) */
 };
 
 #endif

@@ -17,6 +17,7 @@ typedef struct model_tensor {
     int64_t n_rows;
     uint64_t offset;        /* from the start of the GGUF data section */
     uint64_t size_bytes;
+    int layout;             /* sllm_weight_layout: ROWS unless repacked at load */
 } model_tensor;
 
 typedef struct model_layer {

@@ -51,6 +51,11 @@ static sllm_status weight_data(const sllm_backend_weight *w, const char *op, con
     if (w->buffer == NULL || w->offset > cbuf(w->buffer)->bytes ||
         row_bytes * (uint64_t)w->n_rows > cbuf(w->buffer)->bytes - w->offset)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu %s: weight runs past its buffer", op);
+    if (w->layout != SLLM_WEIGHT_ROWS &&
+        (w->layout != SLLM_WEIGHT_CPU_TILE16 || !cpu_tile16_supported(w->type, w->n_rows, w->n_cols)))
+        return core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu %s: weight layout %d is not supported for type %u "
+                         "[%lld x %lld]", op, (int)w->layout, (unsigned)w->type, (long long)w->n_rows,
+                         (long long)w->n_cols);
     *data = (const uint8_t *)cbuf(w->buffer)->data + w->offset;
     return SLLM_OK;
 }
@@ -124,6 +129,8 @@ static sllm_status cpu_embed(sllm_backend *backend, const sllm_backend_weight *t
                              int64_t n_tokens, sllm_backend_buffer *out) {
     const void *data;
     sllm_status status = weight_data(table, "embed", &data);
+    if (status == SLLM_OK && table->layout != SLLM_WEIGHT_ROWS)
+        status = core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu embed: the table must be in row layout");
     if (status == SLLM_OK) status = check_floats(out, n_tokens * table->n_cols, "embed", "out");
     if (status != SLLM_OK) return status;
     for (int64_t t = 0; t < n_tokens; t++) {
@@ -149,8 +156,10 @@ static sllm_status cpu_rms_norm_op(sllm_backend *backend, const sllm_backend_buf
 
 /* Runs cpu_matmul_with on the backend's scratch, growing it only when a batch is larger
  * than any before, so steady-state forward passes allocate nothing. */
-static sllm_status run_matmul(sllm_backend *backend, uint32_t type, const void *weight, int64_t n_rows,
-                              int64_t n_cols, const float *x, int64_t n_tokens, float *y) {
+static sllm_status run_matmul(sllm_backend *backend, const sllm_backend_weight *w, const void *weight,
+                              const float *x, int64_t n_tokens, float *y) {
+    uint32_t type = w->type;
+    int64_t n_cols = w->n_cols;
     cpu_backend *cpu = (cpu_backend *)backend;
     size_t needed = cpu_matmul_scratch_bytes(type, n_cols, n_tokens);
     if (needed > cpu->matmul_scratch_bytes) {
@@ -161,7 +170,8 @@ static sllm_status run_matmul(sllm_backend *backend, uint32_t type, const void *
         cpu->matmul_scratch = grown;
         cpu->matmul_scratch_bytes = needed;
     }
-    cpu_matmul_with(cpu->kernels, cpu->pool, type, weight, n_rows, n_cols, x, n_tokens, y, cpu->matmul_scratch);
+    cpu_matmul_layout_with(cpu->kernels, cpu->pool, type, (cpu_layout)w->layout, weight, w->n_rows, n_cols, x,
+                           n_tokens, y, cpu->matmul_scratch);
     return SLLM_OK;
 }
 
@@ -179,7 +189,7 @@ static sllm_status cpu_matmul_op(sllm_backend *backend, const sllm_backend_weigh
     if (status == SLLM_OK) status = check_floats(y, n_tokens * w->n_rows, "matmul", "y");
     if (status == SLLM_OK && bias) status = check_floats(bias, w->n_rows, "matmul", "bias");
     if (status != SLLM_OK) return status;
-    status = run_matmul(backend, w->type, data, w->n_rows, w->n_cols, cfloats(x), n_tokens, floats(y));
+    status = run_matmul(backend, w, data, cfloats(x), n_tokens, floats(y));
     if (status == SLLM_OK && bias) add_bias(floats(y), cfloats(bias), n_tokens, w->n_rows);
     return status;
 }
@@ -273,8 +283,7 @@ static sllm_status cpu_logits_op(sllm_backend *backend, const sllm_backend_weigh
     if (status == SLLM_OK) status = check_floats(x, (first_row + n_rows) * w->n_cols, "logits", "x");
     if (status == SLLM_OK) status = check_floats(out, n_rows * w->n_rows, "logits", "out");
     if (status != SLLM_OK) return status;
-    return run_matmul(backend, w->type, data, w->n_rows, w->n_cols, cfloats(x) + first_row * w->n_cols, n_rows,
-                      floats(out));
+    return run_matmul(backend, w, data, cfloats(x) + first_row * w->n_cols, n_rows, floats(out));
 }
 
 static sllm_status cpu_sync(sllm_backend *backend) { return SLLM_OK; }

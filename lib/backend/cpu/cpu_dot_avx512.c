@@ -24,6 +24,7 @@
  * choosing by n_tokens never breaks batch invariance. Odd block counts fall back to the
  * shared x86 kernels (cpu_dot_x86.h), also bit-identical. */
 #include "backend/cpu/cpu_kernels.h"
+#include "backend/cpu/cpu_tile_avx512.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
@@ -952,6 +953,10 @@ static const cpu_kernels avx512_kernels = {
         [GGML_TYPE_Q5_0] = avx512_gemm_q5_0, [GGML_TYPE_Q5_1] = avx512_gemm_q5_1,
         [GGML_TYPE_Q8_0] = avx512_gemm_q8_0, [GGML_TYPE_Q4_K] = avx512_gemm_q4_K,
         [GGML_TYPE_Q5_K] = avx512_gemm_q5_K, [GGML_TYPE_Q6_K] = avx512_gemm_q6_K,
+    },
+    .gemm_tile16 = {
+        [GGML_TYPE_Q4_0] = cpu_tile16_avx512_q4_0, [GGML_TYPE_Q4_1] = cpu_tile16_avx512_q4_1,
+        [GGML_TYPE_Q8_0] = cpu_tile16_avx512_q8_0,
     },
 };
 

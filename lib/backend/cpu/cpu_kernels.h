@@ -20,6 +20,9 @@ typedef void (*cpu_gemm_fn)(const uint8_t *w, size_t w_row_bytes, int64_t n_rows
 typedef struct cpu_kernels {
     const char *name;                        /* "scalar", "avx2", "avx512" */
     cpu_gemm_fn gemm[GGML_TYPE_ID_LIMIT];    /* NULL: fall back to the scalar table */
+    /* The same over tile16 weights (cpu_tile.h): w is the first tile, n_rows a multiple
+     * of 16, w_row_bytes the row layout's. NULL: tiles are unpacked for gemm[]. */
+    cpu_gemm_fn gemm_tile16[GGML_TYPE_ID_LIMIT];
 } cpu_kernels;
 
 typedef struct cpu_features {

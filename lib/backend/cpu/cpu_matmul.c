@@ -20,11 +20,13 @@
 #include <stdlib.h>
 
 #include "backend/cpu/cpu_quant.h"
+#include "backend/cpu/cpu_tile.h"
 
 enum { CPU_ROW_UNIT = 16, CPU_TOKEN_CHUNK = 64 };
 
 typedef struct matmul_task {
     cpu_gemm_fn gemm;
+    cpu_gemm_fn row_gemm;   /* tile16 weights without a tile kernel: unpack, then this */
     uint32_t weight_type;
     const uint8_t *w;
     size_t w_row_bytes;
@@ -58,6 +60,26 @@ static void quantize_task(void *context, int thread_index, int n_threads) {
     quantize_tokens(task, begin, end);
 }
 
+/* tile16 weights on a kernel table without tile kernels (the scalar table, tests): each
+ * tile is unpacked to rows, then multiplied by the row kernel, so results are the same.
+ * The outputs are NaN if the unpack buffer cannot be had. */
+static void gemm_unpacked_tiles(const matmul_task *task, const uint8_t *w, int64_t n_rows, const uint8_t *x,
+                                int64_t n_tokens, float *y) {
+    uint8_t *rows = malloc(task->w_row_bytes * CPU_TILE_ROWS);
+    for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS) {
+        const uint8_t *tile = w + (size_t)r * task->w_row_bytes;
+        if (rows != NULL) {
+            cpu_tile16_unpack(task->weight_type, tile, task->n_cols, rows);
+            task->row_gemm(rows, task->w_row_bytes, CPU_TILE_ROWS, x, task->x_row_bytes, n_tokens, task->n_cols,
+                           y + r, task->n_rows);
+        } else {
+            for (int64_t t = 0; t < n_tokens; t++)
+                for (int k = 0; k < CPU_TILE_ROWS; k++) y[t * task->n_rows + r + k] = __builtin_nanf("");
+        }
+    }
+    free(rows);
+}
+
 static void matmul_task_run(void *context, int thread_index, int n_threads) {
     const matmul_task *task = context;
     int64_t unit_begin, unit_end;
@@ -68,9 +90,14 @@ static void matmul_task_run(void *context, int thread_index, int n_threads) {
     if (row_begin >= row_end) return;
     for (int64_t t = 0; t < task->n_tokens; t += CPU_TOKEN_CHUNK) {
         int64_t n_chunk = task->n_tokens - t < CPU_TOKEN_CHUNK ? task->n_tokens - t : CPU_TOKEN_CHUNK;
-        task->gemm(task->w + (size_t)row_begin * task->w_row_bytes, task->w_row_bytes,
-                   row_end - row_begin, task->x + (size_t)t * task->x_row_bytes, task->x_row_bytes,
-                   n_chunk, task->n_cols, task->y + t * task->n_rows + row_begin, task->n_rows);
+        const uint8_t *w = task->w + (size_t)row_begin * task->w_row_bytes;
+        const uint8_t *x = task->x + (size_t)t * task->x_row_bytes;
+        float *y = task->y + t * task->n_rows + row_begin;
+        if (task->gemm != NULL)
+            task->gemm(w, task->w_row_bytes, row_end - row_begin, x, task->x_row_bytes, n_chunk, task->n_cols, y,
+                       task->n_rows);
+        else
+            gemm_unpacked_tiles(task, w, row_end - row_begin, x, n_chunk, y);
     }
 }
 
@@ -83,17 +110,25 @@ size_t cpu_matmul_scratch_bytes(uint32_t weight_type, int64_t n_cols, int64_t n_
 void cpu_matmul_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t weight_type,
                      const void *weight, int64_t n_rows, int64_t n_cols, const float *x,
                      int64_t n_tokens, float *y, void *scratch) {
+    cpu_matmul_layout_with(kernels, pool, weight_type, CPU_LAYOUT_ROWS, weight, n_rows, n_cols, x, n_tokens, y,
+                           scratch);
+}
+
+void cpu_matmul_layout_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t weight_type,
+                            cpu_layout layout, const void *weight, int64_t n_rows, int64_t n_cols, const float *x,
+                            int64_t n_tokens, float *y, void *scratch) {
     if (kernels == NULL) {
         cpu_features features = cpu_features_detect();
         kernels = cpu_kernels_best(&features);
     }
-    cpu_gemm_fn gemm = kernels->gemm[weight_type];
-    if (gemm == NULL) gemm = cpu_kernels_scalar()->gemm[weight_type];
+    cpu_gemm_fn row_gemm = kernels->gemm[weight_type];
+    if (row_gemm == NULL) row_gemm = cpu_kernels_scalar()->gemm[weight_type];
+    cpu_gemm_fn gemm = layout == CPU_LAYOUT_TILE16 ? kernels->gemm_tile16[weight_type] : row_gemm;
     uint64_t w_row_bytes = 0;
     ggml_row_size(weight_type, n_cols, &w_row_bytes);
     cpu_act_format format = cpu_act_format_of(weight_type);
     matmul_task task = {
-        .gemm = gemm, .weight_type = weight_type, .w = weight, .w_row_bytes = (size_t)w_row_bytes,
+        .gemm = gemm, .row_gemm = row_gemm, .weight_type = weight_type, .w = weight, .w_row_bytes = (size_t)w_row_bytes,
         .n_rows = n_rows, .n_cols = n_cols, .n_tokens = n_tokens, .x_f32 = x,
         .x = format == CPU_ACT_F32 ? (const uint8_t *)x : scratch,
         .x_row_bytes = cpu_act_row_bytes(format, n_cols), .y = y,

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "backend/cpu/cpu_kernels.h"
+#include "backend/cpu/cpu_tile.h"
 #include "core/threadpool.h"
 
 /* y[t * n_rows + r] = sum_c W[r, c] * x[t * n_cols + c] for t < n_tokens, r < n_rows.
@@ -28,6 +29,11 @@ size_t cpu_matmul_scratch_bytes(uint32_t weight_type, int64_t n_cols, int64_t n_
 void cpu_matmul_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t weight_type,
                      const void *weight, int64_t n_rows, int64_t n_cols, const float *x,
                      int64_t n_tokens, float *y, void *scratch);
+
+/* cpu_matmul_with for weights in `layout` (tile16: cpu_tile.h; n_rows a multiple of 16). */
+void cpu_matmul_layout_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t weight_type,
+                            cpu_layout layout, const void *weight, int64_t n_rows, int64_t n_cols, const float *x,
+                            int64_t n_tokens, float *y, void *scratch);
 
 /* Converts row `row` of W to float (embedding lookup, tests). */
 void cpu_dequantize_row(uint32_t weight_type, const void *weight, int64_t n_cols,

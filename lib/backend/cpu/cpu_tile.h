@@ -1,0 +1,38 @@
+/* The CPU's repacked weight layout "tile16": 16 rows interleaved so that one 64-byte
+ * load holds 4 level bytes of each of the 16 rows (one row per 32-bit lane, the operand
+ * shape of vpdpbusd). Decode then streams a matrix front to back with no shuffles, and
+ * every load is a full aligned cache line.
+ *
+ * For Q4_0, Q4_1 and Q8_0 (32-element blocks): a tile is 16 consecutive rows, stored in
+ * the same 16 x row_bytes bytes the rows occupied:
+ *   levels:  for block b, word k (k < quant_bytes / 4), row r: bytes 4k..4k+3 of row r's
+ *            block b quants (Q4: nibble pairs as stored; Q8_0: each byte XOR 0x80, so
+ *            levels are unsigned q + 128), at ((b * words + k) * 16 + r) * 4;
+ *   headers: after all levels, for block b: the 16 rows' fp16 d, then (Q4_1) their m.
+ * Values and per-block float chains are unchanged: a tile16 matrix multiplies to the
+ * same bits as the row layout (tests compare by memcmp). */
+#ifndef SLLM_BACKEND_CPU_TILE_H
+#define SLLM_BACKEND_CPU_TILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { CPU_TILE_ROWS = 16 };
+
+/* Values of sllm_backend_weight.layout the CPU backend reads. */
+typedef enum cpu_layout { CPU_LAYOUT_ROWS = 0, CPU_LAYOUT_TILE16 = 1 } cpu_layout;
+
+/* Whether a matrix of this type and shape can be stored as tile16. */
+bool cpu_tile16_supported(uint32_t type, int64_t n_rows, int64_t n_cols);
+
+/* Whether weights should be repacked on this machine (it runs the AVX-512 VNNI kernels
+ * that read tile16; elsewhere row layout is as fast). */
+bool cpu_tile16_wanted(void);
+
+/* Packs n_rows (a multiple of 16) rows into dst (same size; must not overlap src). */
+void cpu_tile16_pack(uint32_t type, const uint8_t *src, int64_t n_rows, int64_t n_cols, uint8_t *dst);
+
+/* Unpacks one tile (16 rows) back to row layout. */
+void cpu_tile16_unpack(uint32_t type, const uint8_t *tile, int64_t n_cols, uint8_t *rows);
+
+#endif
