@@ -1,21 +1,21 @@
-/* `sllm bench`: prompt and decode speed of one sequence, the machine's memory read
- * bandwidth, and how much of it decoding uses. */
+/* `sllm bench`: prompt and decode speed of one sequence, the memory it took, the
+ * machine's memory read bandwidth, and how much of it decoding uses. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "commands.h"
-#include "core/threadpool.h"
 #include "infer.h"
-
-enum { BANDWIDTH_BUFFER_BYTES = 1 << 30, BANDWIDTH_REPEATS = 3 };
+#include "read_bandwidth.h"
 
 typedef struct bench_options {
     const char *model_path;
     int64_t n_prompt, n_decode;
     int n_threads;
+    int load_flags;
     int as_json;
 } bench_options;
 
@@ -25,42 +25,21 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-typedef struct read_task {
-    const uint64_t *data;
-    size_t n_words;
-    uint64_t sums[64];      /* per thread, so that the reads cannot be optimized away */
-} read_task;
-
-static void read_slice(void *context, int thread_index, int n_threads) {
-    read_task *task = context;
-    size_t begin = task->n_words * (size_t)thread_index / (size_t)n_threads;
-    size_t end = task->n_words * (size_t)(thread_index + 1) / (size_t)n_threads;
-    uint64_t lanes[8] = { 0 };
-    for (size_t i = begin; i + 8 <= end; i += 8)
-        for (int j = 0; j < 8; j++) lanes[j] += task->data[i + j];
-    task->sums[thread_index % 64] = lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3] ^ lanes[4] ^ lanes[5] ^ lanes[6] ^ lanes[7];
+/* The process's peak resident set so far, in bytes (0 when unknown). */
+static double peak_rss_bytes(void) {
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) != 0) return 0.0;
+    return (double)usage.ru_maxrss * 1024.0; /* Linux reports kilobytes */
 }
 
-/* Best of a few multi-threaded streaming reads over 1 GiB, in bytes per second. */
-static double measure_read_bandwidth(int n_threads) {
-    uint64_t *data = malloc(BANDWIDTH_BUFFER_BYTES);
-    core_threadpool *pool = NULL;
-    if (data == NULL || core_threadpool_create(n_threads, &pool) != SLLM_OK) {
-        free(data);
-        return 0.0;
+/* Bytes of every tensor: what the weights take in memory (copied or mapped). */
+static double weight_bytes_total(const sllm_model *model) {
+    double total = 0.0;
+    for (int64_t i = 0; i < sllm_model_tensor_count(model); i++) {
+        sllm_tensor_info info = { .struct_size = sizeof info };
+        if (sllm_model_tensor_info(model, i, &info) == SLLM_OK) total += (double)info.size_bytes;
     }
-    memset(data, 1, BANDWIDTH_BUFFER_BYTES);
-    read_task task = { data, BANDWIDTH_BUFFER_BYTES / sizeof *data, { 0 } };
-    double best = 0.0;
-    for (int rep = 0; rep < BANDWIDTH_REPEATS; rep++) {
-        double start = now_seconds();
-        core_threadpool_run(pool, read_slice, &task);
-        double rate = (double)BANDWIDTH_BUFFER_BYTES / (now_seconds() - start);
-        if (rate > best) best = rate;
-    }
-    core_threadpool_free(pool);
-    free(data);
-    return best;
+    return total;
 }
 
 /* Weight bytes one decode step reads: every tensor once, except that only one row of
@@ -88,6 +67,9 @@ static int32_t argmax(const float *row, int64_t n) {
 
 typedef struct bench_result {
     double prompt_seconds, decode_seconds;
+    double kv_bytes;            /* the K/V pool of the benchmarked sequence */
+    double peak_rss_bytes;      /* after the run, before the bandwidth probe's buffer */
+    read_bandwidth bandwidth;
 } bench_result;
 
 static sllm_status run_bench(cli_infer *infer, const bench_options *opt, bench_result *result) {
@@ -105,41 +87,68 @@ static sllm_status run_bench(cli_infer *infer, const bench_options *opt, bench_r
         status = cli_infer_step(infer, &next, 1, opt->n_prompt + step);
     }
     result->decode_seconds = now_seconds() - start;
+    result->kv_bytes = (double)infer->n_blocks * (double)sllm_kv_block_bytes(&infer->layout);
     free(prompt);
     return status;
 }
 
-static void report(const bench_options *opt, const sllm_model *model, const bench_result *r, double bandwidth) {
-    double prompt_tps = (double)opt->n_prompt / r->prompt_seconds;
+static void report_json(const bench_options *opt, const sllm_model *model, const bench_result *r) {
     double decode_tps = (double)opt->n_decode / r->decode_seconds;
     double bytes_per_token = weight_bytes_per_token(model);
+    double bandwidth = r->bandwidth.bytes_per_s;
+    json_t *out = json_object();
+    json_object_set_new(out, "model", json_string(opt->model_path));
+    json_object_set_new(out, "weights_layout", json_string(sllm_model_weights_layout(model)));
+    json_object_set_new(out, "n_prompt", json_integer((json_int_t)opt->n_prompt));
+    json_object_set_new(out, "n_decode", json_integer((json_int_t)opt->n_decode));
+    json_object_set_new(out, "threads", json_integer(opt->n_threads));
+    json_object_set_new(out, "prompt_tokens_per_s", json_real((double)opt->n_prompt / r->prompt_seconds));
+    json_object_set_new(out, "decode_tokens_per_s", json_real(decode_tps));
+    json_object_set_new(out, "weights_bytes", json_integer((json_int_t)weight_bytes_total(model)));
+    json_object_set_new(out, "kv_bytes", json_integer((json_int_t)r->kv_bytes));
+    json_object_set_new(out, "peak_rss_bytes", json_integer((json_int_t)r->peak_rss_bytes));
+    json_object_set_new(out, "read_bandwidth_gb_per_s", json_real(bandwidth / 1e9));
+    json_object_set_new(out, "read_bandwidth_loop", json_string(r->bandwidth.loop ? r->bandwidth.loop : ""));
+    json_object_set_new(out, "read_bandwidth_huge_pages", json_boolean(r->bandwidth.huge_pages));
+    json_object_set_new(out, "weight_bytes_per_token", json_real(bytes_per_token));
+    json_object_set_new(out, "decode_bandwidth_efficiency",
+                        json_real(bandwidth > 0 ? bytes_per_token * decode_tps / bandwidth : 0.0));
+    char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text) puts(text);
+    free(text);
+    json_decref(out);
+}
+
+static void report_text(const bench_options *opt, const sllm_model *model, const bench_result *r) {
+    double decode_tps = (double)opt->n_decode / r->decode_seconds;
+    double bytes_per_token = weight_bytes_per_token(model);
+    double weights = weight_bytes_total(model);
+    double bandwidth = r->bandwidth.bytes_per_s;
     double efficiency = bandwidth > 0 ? bytes_per_token * decode_tps / bandwidth : 0.0;
-    if (opt->as_json) {
-        json_t *out = json_pack("{s:s, s:I, s:I, s:i, s:f, s:f, s:f, s:f, s:f}", "model", opt->model_path,
-                                "n_prompt", (json_int_t)opt->n_prompt, "n_decode", (json_int_t)opt->n_decode,
-                                "threads", opt->n_threads, "prompt_tokens_per_s", prompt_tps,
-                                "decode_tokens_per_s", decode_tps, "read_bandwidth_gb_per_s", bandwidth / 1e9,
-                                "weight_bytes_per_token", bytes_per_token, "decode_bandwidth_efficiency", efficiency);
-        char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (text) puts(text);
-        free(text);
-        json_decref(out);
-        return;
-    }
     printf("model                        %s\n", opt->model_path);
+    printf("weights                      %s\n", sllm_model_weights_layout(model));
     printf("threads                      %d\n", opt->n_threads);
-    printf("prompt (%4lld tokens)         %.1f tokens/s\n", (long long)opt->n_prompt, prompt_tps);
+    printf("prompt (%4lld tokens)         %.1f tokens/s\n", (long long)opt->n_prompt,
+           (double)opt->n_prompt / r->prompt_seconds);
     printf("decode (%4lld tokens)         %.1f tokens/s\n", (long long)opt->n_decode, decode_tps);
-    printf("memory read bandwidth        %.1f GB/s\n", bandwidth / 1e9);
+    printf("peak memory (RSS)            %.1f MiB (weights %.1f MiB + KV %.1f MiB + %.1f MiB other)\n",
+           r->peak_rss_bytes / 1048576.0, weights / 1048576.0, r->kv_bytes / 1048576.0,
+           (r->peak_rss_bytes - weights - r->kv_bytes) / 1048576.0);
+    printf("memory read bandwidth        %.1f GB/s (%s loads, %s pages, %d threads)\n", bandwidth / 1e9,
+           r->bandwidth.loop ? r->bandwidth.loop : "no", r->bandwidth.huge_pages ? "2 MiB" : "4 KiB", opt->n_threads);
     printf("weight bytes per token       %.1f MB\n", bytes_per_token / 1e6);
     printf("decode bandwidth efficiency  %.0f%%\n", efficiency * 100.0);
 }
 
+static const char *const bench_usage = "usage: sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [--mmap] [--json]\n"
+                                       CLI_LOAD_OPTIONS_HELP;
+
 static int parse_bench_args(int argc, char **argv, bench_options *opt) {
-    *opt = (bench_options){ NULL, 128, 64, 2, 0 };
+    *opt = (bench_options){ NULL, 128, 64, 2, 0, 0 };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--json") == 0) { opt->as_json = 1; continue; }
+        if (cli_parse_load_option(arg, &opt->load_flags)) continue;
         if (value == NULL) return 0;
         i++;
         if (strcmp(arg, "-m") == 0) opt->model_path = value;
@@ -151,22 +160,30 @@ static int parse_bench_args(int argc, char **argv, bench_options *opt) {
     return opt->model_path && opt->n_prompt >= 1 && opt->n_decode >= 1 && opt->n_threads >= 1;
 }
 
+/* The probe runs last, after the peak RSS is read, so its 1 GiB buffer is not counted. */
 int cmd_bench(int argc, char **argv) {
     bench_options opt;
     if (!parse_bench_args(argc, argv, &opt)) {
-        fprintf(stderr, "usage: sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [--json]\n");
+        fputs(bench_usage, stderr);
         return 2;
     }
-    sllm_model *model = cli_load_model(opt.model_path, 0);
+    sllm_model *model = cli_load_model(opt.model_path, opt.load_flags);
     if (model == NULL) return 1;
     cli_infer infer;
     int rc = cli_infer_open(&infer, model, opt.n_threads, opt.n_prompt + opt.n_decode, opt.n_prompt);
     if (rc == 0) {
         bench_result result;
+        memset(&result, 0, sizeof result);
         sllm_status status = run_bench(&infer, &opt, &result);
+        result.peak_rss_bytes = peak_rss_bytes();
         cli_infer_close(&infer);
-        if (status == SLLM_OK) report(&opt, model, &result, measure_read_bandwidth(opt.n_threads));
-        else rc = cli_fail("benchmark failed", status);
+        if (status == SLLM_OK) {
+            read_bandwidth_measure(opt.n_threads, &result.bandwidth);
+            if (opt.as_json) report_json(&opt, model, &result);
+            else report_text(&opt, model, &result);
+        } else {
+            rc = cli_fail("benchmark failed", status);
+        }
     }
     sllm_model_free(model);
     return rc;

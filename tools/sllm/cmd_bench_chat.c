@@ -15,11 +15,12 @@ typedef struct bench_chat_options {
     int n_conversations, n_turns, user_tokens, reply_tokens, n_threads;
     int64_t budget_mb;              /* 0: sized to hold every conversation */
     int interleave, as_json, no_baseline;
+    int load_flags;
 } bench_chat_options;
 
 static const char *const bench_chat_usage =
     "usage: sllm bench chat -m MODEL [-c CONVERSATIONS] [-T TURNS] [-u USER_TOKENS] [-r REPLY_TOKENS]\n"
-    "                       [-t THREADS] [--interleave] [--budget-mb N] [--no-baseline] [--json]\n"
+    "                       [-t THREADS] [--interleave] [--budget-mb N] [--no-baseline] [--mmap] [--json]\n"
     "\n"
     "Runs CONVERSATIONS (default 1) conversations of TURNS (default 20) turns. Every turn\n"
     "re-sends the whole history plus a new user message of about USER_TOKENS (default 60)\n"
@@ -30,15 +31,17 @@ static const char *const bench_chat_usage =
     "caching off (skip it with --no-baseline). Reported per turn: time to first token p50/p95\n"
     "across conversations, prompt tokens total and computed, and the hit ratio of the\n"
     "history: cached tokens / the tokens the previous turn held (its prompt and reply).\n"
-    "--budget-mb defaults to a K/V budget that holds every conversation. -t defaults to 2.\n";
+    "--budget-mb defaults to a K/V budget that holds every conversation. -t defaults to 2.\n"
+    CLI_LOAD_OPTIONS_HELP;
 
 static int parse_bench_chat_args(int argc, char **argv, bench_chat_options *opt) {
-    *opt = (bench_chat_options){ NULL, 1, 20, 60, 64, 2, 0, 0, 0, 0 };
+    *opt = (bench_chat_options){ NULL, 1, 20, 60, 64, 2, 0, 0, 0, 0, 0 };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--interleave") == 0) { opt->interleave = 1; continue; }
         if (strcmp(arg, "--json") == 0) { opt->as_json = 1; continue; }
         if (strcmp(arg, "--no-baseline") == 0) { opt->no_baseline = 1; continue; }
+        if (cli_parse_load_option(arg, &opt->load_flags)) continue;
         if (value == NULL) return 0;
         i++;
         if (strcmp(arg, "-m") == 0) opt->model_path = value;
@@ -427,7 +430,7 @@ int cmd_bench_chat(int argc, char **argv) {
     bench_chat bench = { &opt, NULL, NULL, 0, 0 };
     bench_pass passes[2] = { { .prefix_caching = 1 }, { .prefix_caching = 0 } };
     int n_passes = opt.no_baseline ? 1 : 2, rc = 1;
-    if ((bench.model = cli_load_model(opt.model_path, 0)) == NULL) return 1;
+    if ((bench.model = cli_load_model(opt.model_path, opt.load_flags)) == NULL) return 1;
     int64_t needed = (int64_t)opt.n_turns * (opt.user_tokens + opt.reply_tokens + 16);
     if (needed > sllm_model_n_ctx(bench.model))
         fprintf(stderr, "sllm bench chat: warning: %d turns of ~%d + %d tokens need about %lld tokens; the "

@@ -17,12 +17,13 @@ typedef struct chat_options {
     int64_t max_tokens, budget_mb;
     int temperature_set, seed_set, max_tokens_set;
     int no_cache, as_json, logprobs, top_logprobs, help;
+    int load_flags;
 } chat_options;
 
 static const char *const chat_usage =
     "usage: sllm chat -m MODEL [-t THREADS] [--temp T] [--seed S] [-n MAX_TOKENS] [--system TEXT]\n"
     "                 [--template NAME] [--budget-mb N] [--no-cache] [--json]\n"
-    "                 [--replay FILE.json] [--logprobs] [--top-logprobs N]\n"
+    "                 [--replay FILE.json] [--logprobs] [--top-logprobs N] [--mmap]\n"
     "\n"
     "Chats with MODEL. The CLI keeps the conversation and re-sends all of it every turn\n"
     "(replies with the token ids they were generated as); the library keeps no session,\n"
@@ -44,6 +45,7 @@ static const char *const chat_usage =
     "  --json            one JSON object per turn (JSON Lines) instead of text\n"
     "  --logprobs        with --json: each generated token's log-probability\n"
     "  --top-logprobs N  with --json: the N (<= 20) most likely alternatives per token\n"
+    CLI_LOAD_OPTIONS_HELP
     "\n"
     "--replay FILE.json runs a scripted conversation without a terminal:\n"
     "  {\"system\": \"You are ...\", \"turns\": [\"user message 1\", \"user message 2\"],\n"
@@ -59,7 +61,7 @@ static int parse_flag(const char *arg, chat_options *opt) {
     else if (strcmp(arg, "--json") == 0) opt->as_json = 1;
     else if (strcmp(arg, "--logprobs") == 0) opt->logprobs = 1;
     else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) opt->help = 1;
-    else return 0;
+    else return cli_parse_load_option(arg, &opt->load_flags);
     return 1;
 }
 
@@ -117,7 +119,7 @@ typedef struct chat_session {
 static int open_session(chat_session *session, const chat_options *opt) {
     memset(session, 0, sizeof *session);
     session->opt = opt;
-    if ((session->model = cli_load_model(opt->model_path, 0)) == NULL) return 1;
+    if ((session->model = cli_load_model(opt->model_path, opt->load_flags)) == NULL) return 1;
     sllm_cache_params cache_params;
     sllm_cache_params_init(&cache_params);
     cache_params.n_threads = opt->n_threads;

@@ -20,6 +20,11 @@ typedef struct type_total {
 
 enum { TYPE_ID_LIMIT = 64 };
 
+/* info reads metadata only, so it cannot see where a computing load puts the weights:
+ * it states the default (see SLLM_WEIGHTS_COPY / SLLM_WEIGHTS_MMAP). */
+static const char *const weights_placement_default =
+    "default: copied into 2 MiB huge pages; --mmap / SLLM_WEIGHTS_MMAP computes from the file";
+
 static json_t *meta_string_json(const sllm_model *model, const char *key) {
     const char *data;
     size_t len;
@@ -104,6 +109,7 @@ static json_t *model_json(const sllm_model *model, const char *path) {
     json_decref(arch);
     json_object_set_new(info, "tokenizer", tokenizer_json(model));
     json_object_set_new(info, "tensors", tensors_json(model));
+    json_object_set_new(info, "weights_placement", json_string(weights_placement_default));
     return info;
 }
 
@@ -137,6 +143,7 @@ static void print_text(json_t *info) {
                (long long)json_integer_value(json_object_get(value, "tensors")),
                (long long)json_integer_value(json_object_get(value, "bytes")));
     }
+    print_json_value("weights placement", json_object_get(info, "weights_placement"));
 }
 
 int cmd_info(int argc, char **argv) {
@@ -155,7 +162,7 @@ int cmd_info(int argc, char **argv) {
         fprintf(stderr, "usage: sllm info MODEL.gguf [--json]\n");
         return 2;
     }
-    sllm_model *model = cli_load_model(path, 1);
+    sllm_model *model = cli_load_model(path, CLI_LOAD_METADATA_ONLY);
     if (model == NULL) return 1;
     json_t *info = model_json(model, path);
     if (as_json) {

@@ -12,18 +12,21 @@ typedef struct run_options {
     double temperature;
     uint64_t seed;
     int n_threads;
+    int load_flags;
     int as_json, logprobs, top_logprobs;
 } run_options;
 
 static const char *const run_usage = "usage: sllm run -m MODEL -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS]\n"
-                                     "                [--json [--logprobs] [--top-logprobs N]]\n";
+                                     "                [--mmap] [--json [--logprobs] [--top-logprobs N]]\n"
+                                     CLI_LOAD_OPTIONS_HELP;
 
 static int parse_run_args(int argc, char **argv, run_options *opt) {
-    *opt = (run_options){ NULL, NULL, 64, 0.8, 0, 2, 0, 0, 0 };
+    *opt = (run_options){ NULL, NULL, 64, 0.8, 0, 2, 0, 0, 0, 0 };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--json") == 0) { opt->as_json = 1; continue; }
         if (strcmp(arg, "--logprobs") == 0) { opt->logprobs = 1; continue; }
+        if (cli_parse_load_option(arg, &opt->load_flags)) continue;
         if (value == NULL) return 0;
         i++;
         if (strcmp(arg, "-m") == 0) opt->model_path = value;
@@ -85,7 +88,7 @@ int cmd_run(int argc, char **argv) {
         fputs(run_usage, stderr);
         return 2;
     }
-    sllm_model *model = cli_load_model(opt.model_path, 0);
+    sllm_model *model = cli_load_model(opt.model_path, opt.load_flags);
     if (model == NULL) return 1;
     int rc = run_completion(model, &opt);
     sllm_model_free(model);

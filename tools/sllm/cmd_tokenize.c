@@ -77,7 +77,7 @@ static int prepare(int argc, char **argv, const char *usage, tokenize_args *args
 }
 
 static sllm_model *load_tokenizer_model(const char *path) {
-    return cli_load_model(path, 1); /* only the metadata: the tokenizer lives there */
+    return cli_load_model(path, CLI_LOAD_METADATA_ONLY); /* only the metadata: the tokenizer lives there */
 }
 
 static int tokenize_all(const sllm_model *model, const char *text, size_t len, uint32_t flags,

@@ -7,11 +7,11 @@
 static const cli_command commands[] = {
     { "info", cmd_info, "sllm info MODEL.gguf [--json]" },
     { "quantize", cmd_quantize, "sllm quantize IN.gguf OUT.gguf TYPE" },
-    { "run", cmd_run, "sllm run -m MODEL -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS] [--json]" },
-    { "bench", cmd_bench, "sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [--json]" },
+    { "run", cmd_run, "sllm run -m MODEL -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS] [--mmap] [--json]" },
+    { "bench", cmd_bench, "sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [--mmap] [--json]" },
     { "tokenize", cmd_tokenize, "sllm tokenize -m MODEL [--no-special] [--parse-special] (-p TEXT | -f FILE)" },
-    { "chat", cmd_chat, "sllm chat -m MODEL [--replay FILE.json] [--json] [--system TEXT] ... (sllm chat --help)" },
-    { "bench-chat", cmd_bench_chat, "sllm bench chat -m MODEL [-c CONVERSATIONS] [-T TURNS] [-u USER_TOKENS] [-r REPLY_TOKENS] [--interleave] [--json]" },
+    { "chat", cmd_chat, "sllm chat -m MODEL [--replay FILE.json] [--mmap] [--json] [--system TEXT] ... (sllm chat --help)" },
+    { "bench-chat", cmd_bench_chat, "sllm bench chat -m MODEL [-c CONVERSATIONS] [-T TURNS] [-u USER_TOKENS] [-r REPLY_TOKENS] [--interleave] [--mmap] [--json]" },
     { "bench-tokenize", cmd_bench_tokenize, "sllm bench tokenize -m MODEL -f FILE [--parse-special] [--repeat N]" },
 };
 
@@ -22,10 +22,11 @@ int cli_fail(const char *what, sllm_status status) {
     return 1;
 }
 
-sllm_model *cli_load_model(const char *path, int metadata_only) {
+sllm_model *cli_load_model(const char *path, int flags) {
     sllm_model_params params;
     sllm_model_params_init(&params);
-    params.metadata_only = metadata_only;
+    params.metadata_only = (flags & CLI_LOAD_METADATA_ONLY) != 0;
+    params.weights_placement = flags & CLI_LOAD_MMAP ? SLLM_WEIGHTS_MMAP : SLLM_WEIGHTS_COPY;
     sllm_model *model = NULL;
     sllm_status status = sllm_model_load(path, &params, &model);
     if (status != SLLM_OK) {
@@ -33,6 +34,12 @@ sllm_model *cli_load_model(const char *path, int metadata_only) {
         return NULL;
     }
     return model;
+}
+
+int cli_parse_load_option(const char *arg, int *flags) {
+    if (strcmp(arg, "--mmap") != 0) return 0;
+    *flags |= CLI_LOAD_MMAP;
+    return 1;
 }
 
 static void print_usage(FILE *out) {
