@@ -36,7 +36,7 @@ STREAM_FN = CFUNCTYPE(c_int, c_void_p, POINTER(c_char), c_size_t, POINTER(c_int3
 
 class ModelParams(Structure):
     _fields_ = [("struct_size", c_size_t), ("log_fn", LOG_FN), ("log_user", c_void_p),
-                ("log_level", c_int), ("metadata_only", c_int)]
+                ("log_level", c_int), ("metadata_only", c_int), ("weights_placement", c_int)]
 
 
 class CacheParams(Structure):
@@ -84,6 +84,10 @@ ERR_NOT_FOUND = 11
 ERR_BUFFER_TOO_SMALL = 13
 ERR_CANCELLED = 22
 
+# sllm_model_params.weights_placement.
+WEIGHTS_COPY = 0
+WEIGHTS_MMAP = 1
+
 TOKENIZE_ADD_SPECIAL = 1
 TOKENIZE_PARSE_SPECIAL = 2
 DETOKENIZE_RENDER_SPECIAL = 1
@@ -98,6 +102,7 @@ _PROTOTYPES = [
     ("sllm_model_params_init", None, [POINTER(ModelParams)]),
     ("sllm_model_load", c_int, [c_char_p, POINTER(ModelParams), POINTER(c_void_p)]),
     ("sllm_model_free", None, [c_void_p]),
+    ("sllm_model_weights_layout", c_char_p, [c_void_p]),
     ("sllm_model_meta_count", c_int64, [c_void_p]),
     ("sllm_model_meta_key", c_int, [c_void_p, c_int64, POINTER(c_char_p)]),
     ("sllm_model_meta_type", c_int, [c_void_p, c_char_p, POINTER(c_int), POINTER(c_int),

@@ -22,7 +22,9 @@ def _free_model(handle: int) -> None:
 
 
 class Model(_lib.OwnedHandle):
-    """A model loaded from a GGUF file (weights are mmap'd, not copied).
+    """A model loaded from a GGUF file. Its weights are copied at load into memory backed
+    by 2 MiB huge pages (faster decoding), or with ``mmap=True`` computed straight from
+    the mmap'd file (instant load, pages shared with the page cache).
 
     Immutable once loaded: one Model may be shared by many threads and caches. Free it
     with :meth:`close` or a ``with`` block; otherwise it is freed when garbage collected
@@ -35,19 +37,24 @@ class Model(_lib.OwnedHandle):
 
     _kind = "model"
 
-    def __init__(self, path: PathLike, *, metadata_only: bool = False) -> None:
+    def __init__(self, path: PathLike, *, metadata_only: bool = False, mmap: bool = False) -> None:
         """Opens `path`. With ``metadata_only=True`` the GGUF is read and validated but
-        the model is not (metadata and tokenizer only: it cannot generate)."""
+        the model is not (metadata and tokenizer only: it cannot generate). With
+        ``mmap=True`` the weights stay in the mmap'd file (SLLM_WEIGHTS_MMAP) instead of
+        being copied into huge-page memory (SLLM_WEIGHTS_COPY, the default); the results
+        are the same bit for bit, see :attr:`weights_layout`."""
         lib = _lib.lib()
         params = _lib.ModelParams()
         lib.sllm_model_params_init(byref(params))
         params.metadata_only = 1 if metadata_only else 0
+        params.weights_placement = _lib.WEIGHTS_MMAP if mmap else _lib.WEIGHTS_COPY
         handle = c_void_p()
         status = lib.sllm_model_load(os.fsencode(path), byref(params), byref(handle))
         _lib.check(status)
         self._own(handle.value or 0, _free_model)
         self.path = os.fspath(path)
         self.metadata_only = metadata_only
+        self.mmap = mmap
         self._users = 0             # caches created from this model and not yet freed
         self._close_pending = False
         self._users_lock = threading.Lock()
@@ -99,6 +106,13 @@ class Model(_lib.OwnedHandle):
         """Architecture as computed: "llama", "qwen2", "qwen3" ("" for metadata_only)."""
         raw = _lib.lib().sllm_model_arch(self.handle)
         return raw.decode("ascii") if raw else ""
+
+    @property
+    def weights_layout(self) -> str:
+        """Where the weights live, for humans: "copied into memory (2 MiB huge pages)",
+        "mmap'd from the file", "none (metadata only)", ..."""
+        raw = _lib.lib().sllm_model_weights_layout(self.handle)
+        return raw.decode("utf-8", "replace") if raw else ""
 
     @property
     def n_ctx(self) -> int:
