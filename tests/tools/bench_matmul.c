@@ -1,4 +1,5 @@
-/* Times cpu_matmul per weight type on TinyLlama-shaped matrices (2048x2048, 5632x2048):
+/* Times cpu_matmul per weight type (weights in 2 MiB pages and, where the CPU reads it,
+ * the repacked tile16 layout, as a loaded model has them; BENCH_ROWS=1 keeps rows) on TinyLlama-shaped matrices (2048x2048, 5632x2048):
  * decode (1 token) as GB/s of weights and % of the measured memory read bandwidth,
  * prefill (128 tokens) as GFLOP/s and the TinyLlama-1.1B tokens/s it would give.
  * Usage: bench_matmul [threads] [repeats] [type...]   (best of `repeats` runs, and the median) */
@@ -12,6 +13,8 @@
 
 #include "backend/cpu/cpu_matmul.h"
 #include "backend/cpu/cpu_quant.h"
+#include "backend/cpu/cpu_tile.h"
+#include "core/hugemem.h"
 #include "format/ggml_types.h"
 
 /* TinyLlama-1.1B matmul FLOPs per token: 22 layers of q,o (2048^2), k,v (256x2048),
@@ -22,6 +25,11 @@
  * a real forward pass (the L3 cache is 32 MiB). */
 #define DECODE_WORKING_SET (256u << 20)
 #define BANDWIDTH_BYTES (1u << 30)
+
+static cpu_layout bench_layout(uint32_t type, int64_t n_rows, int64_t n_cols) {
+    return getenv("BENCH_ROWS") == NULL && cpu_tile16_wanted() && cpu_tile16_supported(type, n_rows, n_cols)
+               ? CPU_LAYOUT_TILE16 : CPU_LAYOUT_ROWS;
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -55,8 +63,9 @@ __attribute__((target("avx2"))) static void read_slice(void *context, int thread
 /* Best of 5 streaming reads over a 1 GiB buffer, in GB/s. */
 static double measure_bandwidth(core_threadpool *pool) {
     read_task task = {.n_words = BANDWIDTH_BYTES / 8};
-    uint64_t *data = malloc(BANDWIDTH_BYTES);
-    if (data == NULL) return 0.0;
+    core_region region;
+    if (core_region_alloc(BANDWIDTH_BYTES, &region) != SLLM_OK) return 0.0;
+    uint64_t *data = region.data;
     for (size_t i = 0; i < task.n_words; i++) data[i] = i * 0x9e3779b97f4a7c15ull;
     task.data = data;
     double best = 0.0;
@@ -66,7 +75,7 @@ static double measure_bandwidth(core_threadpool *pool) {
         double gbps = (double)BANDWIDTH_BYTES / (now_s() - start) * 1e-9;
         if (gbps > best) best = gbps;
     }
-    free(data);
+    core_region_free(&region);
     return best;
 }
 
@@ -87,7 +96,8 @@ static timing time_matmul(core_threadpool *pool, uint32_t type, uint8_t **copies
     for (int rep = 0; rep < repeats; rep++) {
         double start = now_s();
         for (int k = 0; k < n_copies; k++)
-            cpu_matmul_with(NULL, pool, type, copies[k], n_rows, n_cols, x, n_tokens, y, scratch);
+            cpu_matmul_layout_with(NULL, pool, type, bench_layout(type, n_rows, n_cols), copies[k], n_rows, n_cols, x,
+                                   n_tokens, y, scratch);
         samples[rep] = (now_s() - start) / n_copies;
     }
     qsort(samples, (size_t)repeats, sizeof samples[0], compare_doubles);
@@ -109,7 +119,8 @@ static double paired_efficiency(core_threadpool *pool, uint32_t type, uint8_t **
         double read_s = now_s() - start;
         start = now_s();
         for (int k = 0; k < n_copies; k++)
-            cpu_matmul_with(NULL, pool, type, copies[k], n_rows, n_cols, x, 1, y, scratch);
+            cpu_matmul_layout_with(NULL, pool, type, bench_layout(type, n_rows, n_cols), copies[k], n_rows, n_cols, x, 1,
+                                   y, scratch);
         double decode_s = now_s() - start;
         if (read_s / decode_s > best) best = read_s / decode_s;
     }
@@ -129,13 +140,18 @@ static void bench_type(core_threadpool *pool, uint32_t type, const float *src, c
         int n_copies = getenv("BENCH_HOT") != NULL ? 1 : (int)(DECODE_WORKING_SET / matrix_bytes) + 1;
         uint8_t *copies[512];
         if (n_copies > 512) n_copies = 512;
-        copies[0] = malloc(matrix_bytes);
+        size_t stride = (matrix_bytes + 63) / 64 * 64;
+        core_region region;
+        if (core_region_alloc(stride * (size_t)n_copies, &region) != SLLM_OK) exit(1);
+        uint8_t *rows = malloc(matrix_bytes);
         for (int64_t r = 0; r < n_rows; r++)
-            cpu_quantize(type, src + r * n_cols, copies[0] + r * row_bytes, n_cols);
-        for (int k = 1; k < n_copies; k++) {
-            copies[k] = malloc(matrix_bytes);
-            memcpy(copies[k], copies[0], matrix_bytes);
+            cpu_quantize(type, src + r * n_cols, rows + r * row_bytes, n_cols);
+        for (int k = 0; k < n_copies; k++) {
+            copies[k] = (uint8_t *)region.data + (size_t)k * stride;
+            if (bench_layout(type, n_rows, n_cols) == CPU_LAYOUT_TILE16) cpu_tile16_pack(type, rows, n_rows, n_cols, copies[k]);
+            else memcpy(copies[k], rows, matrix_bytes);
         }
+        free(rows);
         const char *name = ggml_type_get(type)->name;
         /* BENCH_ONLY=decode or BENCH_ONLY=prefill: profile one of the two */
         const char *only = getenv("BENCH_ONLY");
@@ -157,7 +173,7 @@ static void bench_type(core_threadpool *pool, uint32_t type, const float *src, c
                median_gflops, median_gflops * 1e9 / TINYLLAMA_FLOP_PER_TOKEN);
         }
         fflush(stdout);
-        for (int k = 0; k < n_copies; k++) free(copies[k]);
+        core_region_free(&region);
     }
     free(scratch);
 }
@@ -186,8 +202,8 @@ int main(int argc, char **argv) {
     if (core_threadpool_create(n_threads, &pool) != SLLM_OK) return 1;
     cpu_features features = cpu_features_detect();
     double bandwidth = measure_bandwidth(pool);
-    printf("kernels: %s, threads: %d, measured read bandwidth: %.1f GB/s, best of %d (median)\n",
-           cpu_kernels_best(&features)->name, n_threads, bandwidth, repeats);
+    printf("kernels: %s%s, threads: %d, measured read bandwidth: %.1f GB/s, best of %d (median)\n",
+           cpu_kernels_best(&features)->name, getenv("BENCH_ROWS") ? " (row layout)" : "", n_threads, bandwidth, repeats);
     float *x = malloc(sizeof(float) * 5632 * 128), *y = malloc(sizeof(float) * 5632 * 128);
     float *src = malloc(sizeof(float) * 5632 * 2048);
     for (int64_t i = 0; i < 5632 * 2048; i++) src[i] = (float)sin((double)i * 0.37);

@@ -7,10 +7,13 @@
 
 #include "backend/cpu/cpu_matmul.h"
 #include "backend/cpu/cpu_ops.h"
+#include "core/hugemem.h"
 #include "core/threadpool.h"
 #include "format/ggml_types.h"
 
-enum { BUFFER_ALIGNMENT = 64 };
+/* Buffers from this size on (the K/V pool) are mapped in huge pages: attention streams
+ * through them like decode streams through the weights (see core/hugemem.h). */
+enum { BUFFER_ALIGNMENT = 64, HUGE_BUFFER_BYTES = 4 << 20 };
 
 typedef struct cpu_backend {
     sllm_backend base;      /* first: a cpu_backend is an sllm_backend */
@@ -24,6 +27,7 @@ typedef struct cpu_buffer {
     void *data;
     size_t bytes;
     int owned;              /* 0: a view of host memory (buffer_map_host) */
+    core_region region;     /* large buffers (the K/V pool): huge-page memory, else empty */
 } cpu_buffer;
 
 static core_threadpool *pool_of(sllm_backend *backend) { return ((cpu_backend *)backend)->pool; }
@@ -72,7 +76,12 @@ static void cpu_destroy(sllm_backend *backend) {
 static sllm_status cpu_buffer_alloc(sllm_backend *backend, size_t bytes, sllm_backend_buffer **out) {
     cpu_buffer *buffer = calloc(1, sizeof *buffer);
     size_t rounded = (bytes + BUFFER_ALIGNMENT - 1) / BUFFER_ALIGNMENT * BUFFER_ALIGNMENT;
-    if (buffer != NULL) buffer->data = aligned_alloc(BUFFER_ALIGNMENT, rounded ? rounded : BUFFER_ALIGNMENT);
+    if (buffer != NULL && bytes >= HUGE_BUFFER_BYTES) {
+        if (core_region_alloc(bytes, &buffer->region) == SLLM_OK) buffer->data = buffer->region.data;
+        else core_error_clear();    /* fall back to the heap below */
+    }
+    if (buffer != NULL && buffer->data == NULL)
+        buffer->data = aligned_alloc(BUFFER_ALIGNMENT, rounded ? rounded : BUFFER_ALIGNMENT);
     if (buffer == NULL || buffer->data == NULL) {
         free(buffer);
         return core_fail(SLLM_ERR_OUT_OF_MEMORY, "cpu backend: cannot allocate a buffer of %zu bytes", bytes);
@@ -95,7 +104,8 @@ static sllm_status cpu_buffer_map_host(sllm_backend *backend, const void *host, 
 
 static void cpu_buffer_free(sllm_backend *backend, sllm_backend_buffer *buffer) {
     if (buffer == NULL) return;
-    if (buf(buffer)->owned) free(buf(buffer)->data);
+    if (buf(buffer)->region.data != NULL) core_region_free(&buf(buffer)->region);
+    else if (buf(buffer)->owned) free(buf(buffer)->data);
     free(buffer);
 }
 

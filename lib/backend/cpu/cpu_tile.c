@@ -1,4 +1,7 @@
-/* tile16 packing and unpacking (layout in cpu_tile.h). */
+/* tile16 packing and unpacking (layout in cpu_tile.h), driven by a table of each block
+ * type's fields: which bytes of a block are levels (interleaved 4 bytes per row into
+ * the levels area) and which are scales (interleaved 2 or 4 bytes per row into the
+ * headers area). */
 #include "backend/cpu/cpu_tile.h"
 
 #include <string.h>
@@ -6,26 +9,55 @@
 #include "backend/cpu/cpu_kernels.h"
 #include "format/ggml_types.h"
 
+enum { MAX_FIELDS = 4 };
+
+typedef enum { AREA_LEVELS, AREA_HEADERS } tile_area;
+
+typedef struct tile_field {
+    int offset;         /* in the row-layout block */
+    int bytes;
+    tile_area area;
+    int unit;           /* interleaving unit: 4 for levels, 2 (fp16) or 4 for headers */
+} tile_field;
+
 typedef struct tile_shape {
-    int block_bytes;    /* bytes of one block in row layout */
-    int header_bytes;   /* fp16 fields before the quants: d (and m) */
-    int quant_bytes;    /* 16 (nibbles) or 32 (Q8_0) */
-    uint8_t flip;       /* XOR applied to quant bytes (Q8_0: 0x80 makes them unsigned) */
+    int block_elements;
+    int block_bytes;
+    int n_fields;
+    tile_field fields[MAX_FIELDS];
+    uint8_t flip;       /* XOR applied to level bytes (Q8_0: 0x80 makes them unsigned) */
 } tile_shape;
 
 static bool shape_of(uint32_t type, tile_shape *shape) {
+    const tile_field d = { 0, 2, AREA_HEADERS, 2 };
     switch (type) {
-    case GGML_TYPE_Q4_0: *shape = (tile_shape){ 18, 2, 16, 0 }; return true;
-    case GGML_TYPE_Q4_1: *shape = (tile_shape){ 20, 4, 16, 0 }; return true;
-    case GGML_TYPE_Q8_0: *shape = (tile_shape){ 34, 2, 32, 0x80 }; return true;
-    default: return false;
+    case GGML_TYPE_Q4_0:
+        *shape = (tile_shape){ 32, 18, 2, { d, { 2, 16, AREA_LEVELS, 4 } }, 0 };
+        return true;
+    case GGML_TYPE_Q4_1:
+        *shape = (tile_shape){ 32, 20, 3, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 16, AREA_LEVELS, 4 } }, 0 };
+        return true;
+    case GGML_TYPE_Q8_0:
+        *shape = (tile_shape){ 32, 34, 2, { d, { 2, 32, AREA_LEVELS, 4 } }, 0x80 };
+        return true;
+    case GGML_TYPE_Q4_K: /* d, dmin, 12 bytes of packed 6-bit scales and mins, 128 bytes of nibbles */
+        *shape = (tile_shape){ 256, 144, 4, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 12, AREA_HEADERS, 4 },
+                                              { 16, 128, AREA_LEVELS, 4 } }, 0 };
+        return true;
+    case GGML_TYPE_Q6_K: /* ql[128], qh[64], int8 scales[16], d */
+        *shape = (tile_shape){ 256, 210, 4, { { 0, 128, AREA_LEVELS, 4 }, { 128, 64, AREA_LEVELS, 4 },
+                                              { 192, 16, AREA_HEADERS, 4 }, { 208, 2, AREA_HEADERS, 2 } }, 0 };
+        return true;
+    default:
+        return false;
     }
 }
 
 bool cpu_tile16_supported(uint32_t type, int64_t n_rows, int64_t n_cols) {
     tile_shape shape;
-    /* an even block count keeps every tile (and so every level load) 64-byte aligned */
-    return shape_of(type, &shape) && n_rows > 0 && n_rows % CPU_TILE_ROWS == 0 && n_cols > 0 && n_cols % 64 == 0;
+    if (!shape_of(type, &shape) || n_rows <= 0 || n_rows % CPU_TILE_ROWS != 0 || n_cols <= 0) return false;
+    /* 32-element types: an even block count keeps every tile 64-byte aligned */
+    return n_cols % (shape.block_elements == 32 ? 64 : shape.block_elements) == 0;
 }
 
 bool cpu_tile16_wanted(void) {
@@ -34,39 +66,43 @@ bool cpu_tile16_wanted(void) {
     return best->gemm_tile16[GGML_TYPE_Q4_0] != NULL;
 }
 
-/* Where bytes `byte`.. (a multiple of 4) of block b's quants of tile row r live, and where its fp16 header
- * field `field` (0: d, 1: m) lives, as offsets into the tile. */
-static size_t level_offset(const tile_shape *shape, int64_t b, int r, int byte) {
-    int words = shape->quant_bytes / 4;
-    return (((size_t)b * (size_t)words + (size_t)(byte / 4)) * CPU_TILE_ROWS + (size_t)r) * 4;
+/* Bytes per block of 16 rows in `area`, and where `field` starts within it. */
+static size_t area_block_bytes(const tile_shape *shape, tile_area area) {
+    size_t total = 0;
+    for (int f = 0; f < shape->n_fields; f++)
+        if (shape->fields[f].area == area) total += (size_t)shape->fields[f].bytes * CPU_TILE_ROWS;
+    return total;
 }
 
-static size_t header_offset(const tile_shape *shape, int64_t n_blocks, int64_t b, int r, int field) {
-    size_t levels = (size_t)n_blocks * CPU_TILE_ROWS * (size_t)shape->quant_bytes;
-    int fields = shape->header_bytes / 2;
-    return levels + (((size_t)b * (size_t)fields + (size_t)field) * CPU_TILE_ROWS + (size_t)r) * 2;
+static size_t field_start(const tile_shape *shape, int field) {
+    size_t start = 0;
+    for (int f = 0; f < field; f++)
+        if (shape->fields[f].area == shape->fields[field].area) start += (size_t)shape->fields[f].bytes * CPU_TILE_ROWS;
+    return start;
 }
 
 /* Moves one tile between layouts; to_tile selects the direction. */
 static void convert_tile(const tile_shape *shape, int64_t n_cols, uint8_t *rows, uint8_t *tile, bool to_tile) {
-    int64_t n_blocks = n_cols / 32;
-    size_t row_bytes = (size_t)n_blocks * (size_t)shape->block_bytes;
-    for (int r = 0; r < CPU_TILE_ROWS; r++) {
+    const int64_t n_blocks = n_cols / shape->block_elements;
+    const size_t row_bytes = (size_t)n_blocks * (size_t)shape->block_bytes;
+    const size_t level_block = area_block_bytes(shape, AREA_LEVELS), header_block = area_block_bytes(shape, AREA_HEADERS);
+    uint8_t *headers = tile + (size_t)n_blocks * level_block;
+    for (int f = 0; f < shape->n_fields; f++) {
+        const tile_field *field = &shape->fields[f];
+        const int is_levels = field->area == AREA_LEVELS, unit = field->unit;
+        const uint32_t flip = is_levels ? shape->flip * 0x01010101u : 0;
+        const size_t start = field_start(shape, f);
         for (int64_t b = 0; b < n_blocks; b++) {
-            uint8_t *block = rows + (size_t)r * row_bytes + (size_t)b * (size_t)shape->block_bytes;
-            for (int field = 0; field < shape->header_bytes / 2; field++) {
-                uint8_t *packed = tile + header_offset(shape, n_blocks, b, r, field);
-                if (to_tile) memcpy(packed, block + 2 * field, 2);
-                else memcpy(block + 2 * field, packed, 2);
-            }
-            uint8_t *quants = block + shape->header_bytes;
-            uint32_t flip = shape->flip * 0x01010101u;
-            for (int i = 0; i < shape->quant_bytes; i += 4) {
-                uint8_t *packed = tile + level_offset(shape, b, r, i);
-                uint32_t word;
-                memcpy(&word, to_tile ? quants + i : packed, 4);
-                word ^= flip;
-                memcpy(to_tile ? packed : quants + i, &word, 4);
+            uint8_t *area = is_levels ? tile + (size_t)b * level_block : headers + (size_t)b * header_block;
+            for (int r = 0; r < CPU_TILE_ROWS; r++) {
+                uint8_t *bytes = rows + (size_t)r * row_bytes + (size_t)b * (size_t)shape->block_bytes + field->offset;
+                for (int i = 0; i < field->bytes / unit; i++) {
+                    uint8_t *packed = area + start + ((size_t)i * CPU_TILE_ROWS + (size_t)r) * (size_t)unit;
+                    uint32_t word = 0;
+                    memcpy(&word, to_tile ? bytes + i * unit : packed, (size_t)unit);
+                    word ^= flip;
+                    memcpy(to_tile ? packed : bytes + i * unit, &word, (size_t)unit);
+                }
             }
         }
     }
@@ -75,7 +111,7 @@ static void convert_tile(const tile_shape *shape, int64_t n_cols, uint8_t *rows,
 void cpu_tile16_pack(uint32_t type, const uint8_t *src, int64_t n_rows, int64_t n_cols, uint8_t *dst) {
     tile_shape shape;
     if (!shape_of(type, &shape)) return;
-    size_t tile_bytes = (size_t)(n_cols / 32) * (size_t)shape.block_bytes * CPU_TILE_ROWS;
+    size_t tile_bytes = (size_t)(n_cols / shape.block_elements) * (size_t)shape.block_bytes * CPU_TILE_ROWS;
     for (int64_t t = 0; t < n_rows / CPU_TILE_ROWS; t++)
         convert_tile(&shape, n_cols, (uint8_t *)(uintptr_t)(src + (size_t)t * tile_bytes), dst + (size_t)t * tile_bytes,
                      true);

@@ -34,7 +34,10 @@
 
 /* Prefetch distance of the decode stream, in bytes (measured: 1-16 KiB all saturate the
  * memory of the 2-core VM; 2 KiB keeps the lines in flight within L1's reach). */
-enum { DECODE_PREFETCH_BYTES = 2048, PREFILL_MIN_TOKENS = 4, PREFILL_CHUNK_BLOCKS = 32, PREFILL_TOKEN_GROUP = 8 };
+#ifndef TILE_PREFETCH_BYTES
+#define TILE_PREFETCH_BYTES 2048
+#endif
+enum { DECODE_PREFETCH_BYTES = TILE_PREFETCH_BYTES, PREFILL_MIN_TOKENS = 4, PREFILL_CHUNK_BLOCKS = 32, PREFILL_TOKEN_GROUP = 8 };
 
 TILE_INLINE int quant_bytes(uint32_t type) { return type == GGML_TYPE_Q8_0 ? 32 : 16; }
 TILE_INLINE int header_fields(uint32_t type) { return type == GGML_TYPE_Q4_1 ? 2 : 1; }
