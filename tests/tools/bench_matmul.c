@@ -26,6 +26,12 @@
 #define DECODE_WORKING_SET (256u << 20)
 #define BANDWIDTH_BYTES (1u << 30)
 
+/* Chosen once: detection runs cpuid, which costs microseconds in a virtual machine. */
+static const cpu_kernels *best_kernels(void) {
+    cpu_features features = cpu_features_detect();
+    return cpu_kernels_best(&features);
+}
+
 static cpu_layout bench_layout(uint32_t type, int64_t n_rows, int64_t n_cols) {
     return getenv("BENCH_ROWS") == NULL && cpu_tile16_wanted() && cpu_tile16_supported(type, n_rows, n_cols)
                ? CPU_LAYOUT_TILE16 : CPU_LAYOUT_ROWS;
@@ -88,7 +94,7 @@ typedef struct timing { double best_s, median_s; } timing;
 
 /* Times `repeats` rounds; each round runs every copy once (decode) or the first copy
  * `inner` times (prefill) and the per-call time of the round is recorded. */
-static timing time_matmul(core_threadpool *pool, uint32_t type, uint8_t **copies, int n_copies,
+static timing time_matmul(const cpu_kernels *kernels, core_threadpool *pool, uint32_t type, uint8_t **copies, int n_copies,
                           int64_t n_rows, int64_t n_cols, const float *x, int64_t n_tokens,
                           float *y, void *scratch, int repeats) {
     double samples[64];
@@ -96,7 +102,7 @@ static timing time_matmul(core_threadpool *pool, uint32_t type, uint8_t **copies
     for (int rep = 0; rep < repeats; rep++) {
         double start = now_s();
         for (int k = 0; k < n_copies; k++)
-            cpu_matmul_layout_with(NULL, pool, type, bench_layout(type, n_rows, n_cols), copies[k], n_rows, n_cols, x,
+            cpu_matmul_layout_with(kernels, pool, type, bench_layout(type, n_rows, n_cols), copies[k], n_rows, n_cols, x,
                                    n_tokens, y, scratch);
         samples[rep] = (now_s() - start) / n_copies;
     }
@@ -106,7 +112,7 @@ static timing time_matmul(core_threadpool *pool, uint32_t type, uint8_t **copies
 
 /* Decode time against a streaming read of the same bytes, measured back to back and
  * repeated: the best ratio is robust to other processes sharing the memory bus. */
-static double paired_efficiency(core_threadpool *pool, uint32_t type, uint8_t **copies, int n_copies,
+static double paired_efficiency(const cpu_kernels *kernels, core_threadpool *pool, uint32_t type, uint8_t **copies, int n_copies,
                                 size_t matrix_bytes, int64_t n_rows, int64_t n_cols, const float *x, float *y,
                                 void *scratch, int repeats) {
     double best = 0.0;
@@ -119,7 +125,7 @@ static double paired_efficiency(core_threadpool *pool, uint32_t type, uint8_t **
         double read_s = now_s() - start;
         start = now_s();
         for (int k = 0; k < n_copies; k++)
-            cpu_matmul_layout_with(NULL, pool, type, bench_layout(type, n_rows, n_cols), copies[k], n_rows, n_cols, x, 1,
+            cpu_matmul_layout_with(kernels, pool, type, bench_layout(type, n_rows, n_cols), copies[k], n_rows, n_cols, x, 1,
                                    y, scratch);
         double decode_s = now_s() - start;
         if (read_s / decode_s > best) best = read_s / decode_s;
@@ -127,7 +133,7 @@ static double paired_efficiency(core_threadpool *pool, uint32_t type, uint8_t **
     return best;
 }
 
-static void bench_type(core_threadpool *pool, uint32_t type, const float *src, const float *x,
+static void bench_type(const cpu_kernels *kernels, core_threadpool *pool, uint32_t type, const float *src, const float *x,
                        float *y, double bandwidth, int repeats) {
     const int64_t shapes[][2] = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
     void *scratch = malloc(cpu_matmul_scratch_bytes(type, 5632, 128) + 64);
@@ -156,16 +162,16 @@ static void bench_type(core_threadpool *pool, uint32_t type, const float *src, c
         /* BENCH_ONLY=decode or BENCH_ONLY=prefill: profile one of the two */
         const char *only = getenv("BENCH_ONLY");
         if (only == NULL || strcmp(only, "prefill") != 0) {
-        timing decode = time_matmul(pool, type, copies, n_copies, n_rows, n_cols, x, 1, y, scratch, repeats);
+        timing decode = time_matmul(kernels, pool, type, copies, n_copies, n_rows, n_cols, x, 1, y, scratch, repeats);
         double best_gbps = (double)matrix_bytes / decode.best_s * 1e-9;
         double median_gbps = (double)matrix_bytes / decode.median_s * 1e-9;
-        double paired = paired_efficiency(pool, type, copies, n_copies, matrix_bytes, n_rows, n_cols, x, y, scratch, repeats);
+        double paired = paired_efficiency(kernels, pool, type, copies, n_copies, matrix_bytes, n_rows, n_cols, x, y, scratch, repeats);
         printf("%-5s %5lldx%-5lld decode   %7.1f GB/s %5.1f%% of bandwidth   (median %5.1f GB/s %5.1f%%; paired %5.1f%%)\n",
                name, (long long)n_rows, (long long)n_cols, best_gbps, 100.0 * best_gbps / bandwidth,
                median_gbps, 100.0 * median_gbps / bandwidth, 100.0 * paired);
         }
         if (only == NULL || strcmp(only, "decode") != 0) {
-        timing prefill = time_matmul(pool, type, copies, 1, n_rows, n_cols, x, 128, y, scratch, repeats);
+        timing prefill = time_matmul(kernels, pool, type, copies, 1, n_rows, n_cols, x, 128, y, scratch, repeats);
         double flop = 2.0 * (double)n_rows * (double)n_cols * 128.0;
         double best_gflops = flop / prefill.best_s * 1e-9, median_gflops = flop / prefill.median_s * 1e-9;
         printf("%-5s %5lldx%-5lld prefill  %7.1f GFLOP/s = %5.0f TinyLlama tok/s (median %5.1f GFLOP/s = %5.0f tok/s)\n",
@@ -208,7 +214,7 @@ int main(int argc, char **argv) {
     float *src = malloc(sizeof(float) * 5632 * 2048);
     for (int64_t i = 0; i < 5632 * 2048; i++) src[i] = (float)sin((double)i * 0.37);
     for (int64_t i = 0; i < 5632 * 128; i++) x[i] = (float)cos((double)i * 0.11);
-    for (int k = 0; k < n_types; k++) bench_type(pool, types[k], src, x, y, bandwidth, repeats);
+    for (int k = 0; k < n_types; k++) bench_type(best_kernels(), pool, types[k], src, x, y, bandwidth, repeats);
     free(src);
     free(x);
     free(y);

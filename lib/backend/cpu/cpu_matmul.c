@@ -60,26 +60,6 @@ static void quantize_task(void *context, int thread_index, int n_threads) {
     quantize_tokens(task, begin, end);
 }
 
-/* tile16 weights on a kernel table without tile kernels (the scalar table, tests): each
- * tile is unpacked to rows, then multiplied by the row kernel, so results are the same.
- * The outputs are NaN if the unpack buffer cannot be had. */
-static void gemm_unpacked_tiles(const matmul_task *task, const uint8_t *w, int64_t n_rows, const uint8_t *x,
-                                int64_t n_tokens, float *y) {
-    uint8_t *rows = malloc(task->w_row_bytes * CPU_TILE_ROWS);
-    for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS) {
-        const uint8_t *tile = w + (size_t)r * task->w_row_bytes;
-        if (rows != NULL) {
-            cpu_tile16_unpack(task->weight_type, tile, task->n_cols, rows);
-            task->row_gemm(rows, task->w_row_bytes, CPU_TILE_ROWS, x, task->x_row_bytes, n_tokens, task->n_cols,
-                           y + r, task->n_rows);
-        } else {
-            for (int64_t t = 0; t < n_tokens; t++)
-                for (int k = 0; k < CPU_TILE_ROWS; k++) y[t * task->n_rows + r + k] = __builtin_nanf("");
-        }
-    }
-    free(rows);
-}
-
 static void matmul_task_run(void *context, int thread_index, int n_threads) {
     const matmul_task *task = context;
     int64_t unit_begin, unit_end;
@@ -96,8 +76,9 @@ static void matmul_task_run(void *context, int thread_index, int n_threads) {
         if (task->gemm != NULL)
             task->gemm(w, task->w_row_bytes, row_end - row_begin, x, task->x_row_bytes, n_chunk, task->n_cols, y,
                        task->n_rows);
-        else
-            gemm_unpacked_tiles(task, w, row_end - row_begin, x, n_chunk, y);
+        else    /* tile16 on a table without tile kernels (the scalar table, tests) */
+            cpu_tile16_gemm_via_rows(task->weight_type, task->row_gemm, w, task->w_row_bytes, row_end - row_begin, x,
+                                     task->x_row_bytes, n_chunk, task->n_cols, y, task->n_rows);
     }
 }
 

@@ -4,6 +4,7 @@
  * headers area). */
 #include "backend/cpu/cpu_tile.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/cpu/cpu_kernels.h"
@@ -121,4 +122,20 @@ void cpu_tile16_unpack(uint32_t type, const uint8_t *tile, int64_t n_cols, uint8
     tile_shape shape;
     if (!shape_of(type, &shape)) return;
     convert_tile(&shape, n_cols, rows, (uint8_t *)(uintptr_t)tile, false);
+}
+
+void cpu_tile16_gemm_via_rows(uint32_t type, cpu_gemm_fn row_gemm, const uint8_t *w, size_t w_row_bytes,
+                              int64_t n_rows, const uint8_t *x, size_t x_row_bytes, int64_t n_tokens, int64_t n_cols,
+                              float *y, int64_t y_stride) {
+    uint8_t *rows = malloc(w_row_bytes * CPU_TILE_ROWS);
+    for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS) {
+        if (rows != NULL) {
+            cpu_tile16_unpack(type, w + (size_t)r * w_row_bytes, n_cols, rows);
+            row_gemm(rows, w_row_bytes, CPU_TILE_ROWS, x, x_row_bytes, n_tokens, n_cols, y + r, y_stride);
+        } else {
+            for (int64_t t = 0; t < n_tokens; t++)
+                for (int k = 0; k < CPU_TILE_ROWS; k++) y[t * y_stride + r + k] = __builtin_nanf("");
+        }
+    }
+    free(rows);
 }

@@ -17,7 +17,10 @@
 #define SLLM_BACKEND_CPU_TILE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "backend/cpu/cpu_kernels.h"
 
 enum { CPU_TILE_ROWS = 16 };
 
@@ -36,5 +39,12 @@ void cpu_tile16_pack(uint32_t type, const uint8_t *src, int64_t n_rows, int64_t 
 
 /* Unpacks one tile (16 rows) back to row layout. */
 void cpu_tile16_unpack(uint32_t type, const uint8_t *tile, int64_t n_cols, uint8_t *rows);
+
+/* tile16 weights through a row-layout kernel: each tile is unpacked (into a buffer
+ * allocated per call), then multiplied; same results. Outputs are NaN if the buffer
+ * cannot be had. Same arguments as cpu_gemm_fn (w: the first tile). */
+void cpu_tile16_gemm_via_rows(uint32_t type, cpu_gemm_fn row_gemm, const uint8_t *w, size_t w_row_bytes,
+                              int64_t n_rows, const uint8_t *x, size_t x_row_bytes, int64_t n_tokens, int64_t n_cols,
+                              float *y, int64_t y_stride);
 
 #endif

@@ -32,8 +32,13 @@
 
 #define TILE_INLINE static inline __attribute__((always_inline))
 
-/* Prefetch distance of the decode stream, in bytes (measured: 1-16 KiB all saturate the
- * memory of the 2-core VM; 2 KiB keeps the lines in flight within L1's reach). */
+/* Decode prefetches every line of the stream 2 KiB ahead into L2 (T1). Measured with
+ * bench_matmul on the 2-core VM (whose memory bandwidth itself varies from run to run):
+ * T1 beat T0 (L1 has fewer miss buffers) and 2 KiB beat 8 KiB; build with
+ * -DTILE_PREFETCH_HINT=... -DTILE_PREFETCH_BYTES=... to measure other choices. */
+#ifndef TILE_PREFETCH_HINT
+#define TILE_PREFETCH_HINT _MM_HINT_T1
+#endif
 #ifndef TILE_PREFETCH_BYTES
 #define TILE_PREFETCH_BYTES 2048
 #endif
@@ -80,7 +85,7 @@ TILE_INLINE __m512i block_sums(uint32_t type, const uint8_t *levels, const cpu_b
 }
 
 TILE_INLINE void prefetch_lines(const uint8_t *from, int n_lines) {
-    for (int i = 0; i < n_lines; i++) _mm_prefetch((const char *)from + 64 * i, _MM_HINT_T0);
+    for (int i = 0; i < n_lines; i++) _mm_prefetch((const char *)from + 64 * i, TILE_PREFETCH_HINT);
 }
 
 /* One tile, one token. Prefetches the levels stream ahead and, at the start, the next
@@ -179,6 +184,138 @@ TILE_INLINE void tile_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, 
 TILE_GEMM(cpu_tile16_avx512_q4_0, GGML_TYPE_Q4_0)
 TILE_GEMM(cpu_tile16_avx512_q4_1, GGML_TYPE_Q4_1)
 TILE_GEMM(cpu_tile16_avx512_q8_0, GGML_TYPE_Q8_0)
+
+
+/* ---- K-quants (Q4_K, Q6_K): one 256-element super-block of a tile per step ---------- */
+
+TILE_INLINE __m512i act_word_k(const cpu_block_q8k *x, int element) {
+    int32_t word;
+    memcpy(&word, x->qs + element, 4);
+    return _mm512_set1_epi32(word);
+}
+
+/* Byte `index` (0..3) of each lane's dword, zero- or sign-extended. */
+TILE_INLINE __m512i lane_byte(__m512i words, int index) {
+    return _mm512_and_si512(_mm512_srli_epi32(words, 8 * index), _mm512_set1_epi32(0xff));
+}
+
+TILE_INLINE __m512i lane_byte_signed(__m512i words, int index) {
+    return _mm512_srai_epi32(_mm512_slli_epi32(words, 24 - 8 * index), 24);
+}
+
+/* Q4_K: sumi = sum_j scale_j * dot_j, summ = sum_j min_j * bsum_j (exact), then the two
+ * fmaf of cpu_dot.c. Headers: d[16], dmin[16], then the 12 scale bytes as 3 dwords. */
+TILE_INLINE __m512 q4k_superblock(const uint8_t *levels, const uint8_t *header, const cpu_block_q8k *x, __m512 acc) {
+    const __m512i nibble = _mm512_set1_epi8(0x0f), six = _mm512_set1_epi32(0x3f3f3f3f);
+    const __m512i four = _mm512_set1_epi32(0x0f0f0f0f), two = _mm512_set1_epi32(0x03030303);
+    __m512i w0 = _mm512_loadu_si512((const void *)(header + 64)), w1 = _mm512_loadu_si512((const void *)(header + 128));
+    __m512i w2 = _mm512_loadu_si512((const void *)(header + 192));
+    __m512i scales[2], mins[2];
+    scales[0] = _mm512_and_si512(w0, six);
+    scales[1] = _mm512_or_si512(_mm512_and_si512(w2, four), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w0, 6), two), 4));
+    mins[0] = _mm512_and_si512(w1, six);
+    mins[1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), four),
+                              _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), two), 4));
+    __m512i sumi = _mm512_setzero_si512(), summ = _mm512_setzero_si512();
+    TILE_UNROLL for (int c = 0; c < 4; c++) {
+        __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+        TILE_UNROLL for (int k = 0; k < 8; k++) {
+            __m512i packed = _mm512_loadu_si512((const void *)(levels + 64 * (8 * c + k)));
+            lo = _mm512_dpbusd_epi32(lo, _mm512_and_si512(packed, nibble), act_word_k(x, 64 * c + 4 * k));
+            hi = _mm512_dpbusd_epi32(hi, _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble),
+                                     act_word_k(x, 64 * c + 32 + 4 * k));
+        }
+        int j = 2 * c;  /* sub-blocks j (low nibbles) and j + 1 (high nibbles) */
+        sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(lo, lane_byte(scales[j / 4], j % 4)));
+        sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(hi, lane_byte(scales[(j + 1) / 4], (j + 1) % 4)));
+        summ = _mm512_add_epi32(summ, _mm512_mullo_epi32(lane_byte(mins[j / 4], j % 4),
+                                                         _mm512_set1_epi32(x->bsums[2 * j] + x->bsums[2 * j + 1])));
+        summ = _mm512_add_epi32(summ, _mm512_mullo_epi32(lane_byte(mins[(j + 1) / 4], (j + 1) % 4),
+                                                         _mm512_set1_epi32(x->bsums[2 * j + 2] + x->bsums[2 * j + 3])));
+    }
+    __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)header));
+    __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(header + 32)));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_mul_ps(d, _mm512_set1_ps(x->d)), acc);
+    /* -(dmin * d_x) == dmin * -d_x exactly: rounding is symmetric in sign */
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(summ), _mm512_mul_ps(dmin, _mm512_set1_ps(-x->d)), acc);
+}
+
+/* Q6_K: levels are ql (32 words) then qh (16 words); headers the 16 int8 scales as 4
+ * dwords, then d[16]. Level = low nibble | 2 high bits << 4, minus 32 (through bsums). */
+TILE_INLINE __m512 q6k_superblock(const uint8_t *levels, const uint8_t *header, const cpu_block_q8k *x, __m512 acc) {
+    const __m512i nibble = _mm512_set1_epi8(0x0f), high_bits = _mm512_set1_epi8(0x30);
+    const uint8_t *ql = levels, *qh = levels + 2048;
+    __m512i sumi = _mm512_setzero_si512();
+    TILE_UNROLL for (int h = 0; h < 2; h++) {
+        TILE_UNROLL for (int qq = 0; qq < 2; qq++) {
+            TILE_UNROLL for (int g4 = 0; g4 < 2; g4++) {
+                const int g_lo = 8 * h + 2 * qq + g4, g_hi = 8 * h + 2 * (qq + 2) + g4;
+                __m512i lo = _mm512_set1_epi32(-32 * x->bsums[g_lo]), hi = _mm512_set1_epi32(-32 * x->bsums[g_hi]);
+                TILE_UNROLL for (int kk = 4 * g4; kk < 4 * g4 + 4; kk++) {
+                    __m512i p = _mm512_loadu_si512((const void *)(ql + 64 * (16 * h + 8 * qq + kk)));
+                    __m512i bits = _mm512_loadu_si512((const void *)(qh + 64 * (8 * h + kk)));
+                    /* quarter qq takes qh bits 2qq..2qq+1, quarter qq + 2 bits 2qq+4..2qq+5 */
+                    __m512i bits_lo = qq == 0 ? _mm512_slli_epi16(bits, 4) : _mm512_slli_epi16(bits, 2);
+                    __m512i bits_hi = qq == 0 ? bits : _mm512_srli_epi16(bits, 2);
+                    __m512i level_lo = _mm512_or_si512(_mm512_and_si512(p, nibble), _mm512_and_si512(bits_lo, high_bits));
+                    __m512i level_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(p, 4), nibble),
+                                                       _mm512_and_si512(bits_hi, high_bits));
+                    lo = _mm512_dpbusd_epi32(lo, level_lo, act_word_k(x, 128 * h + 32 * qq + 4 * kk));
+                    hi = _mm512_dpbusd_epi32(hi, level_hi, act_word_k(x, 128 * h + 32 * (qq + 2) + 4 * kk));
+                }
+                __m512i scale_lo = lane_byte_signed(_mm512_loadu_si512((const void *)(header + 64 * (g_lo / 4))), g_lo % 4);
+                __m512i scale_hi = lane_byte_signed(_mm512_loadu_si512((const void *)(header + 64 * (g_hi / 4))), g_hi % 4);
+                sumi = _mm512_add_epi32(sumi, _mm512_add_epi32(_mm512_mullo_epi32(lo, scale_lo), _mm512_mullo_epi32(hi, scale_hi)));
+            }
+        }
+    }
+    __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(header + 256)));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_mul_ps(d, _mm512_set1_ps(x->d)), acc);
+}
+
+TILE_INLINE size_t k_level_bytes(uint32_t type) { return type == GGML_TYPE_Q4_K ? 2048 : 3072; }
+TILE_INLINE size_t k_header_bytes(uint32_t type) { return type == GGML_TYPE_Q4_K ? 256 : 288; }
+
+/* One tile, one token, super-block by super-block, the stream prefetched ahead. */
+TILE_INLINE void tile_decode_k(uint32_t type, const uint8_t *tile, size_t tile_bytes, int64_t n_blocks,
+                               const cpu_block_q8k *x, float *y) {
+    const size_t level_bytes = k_level_bytes(type), header_bytes = k_header_bytes(type);
+    const uint8_t *headers = tile + (size_t)n_blocks * level_bytes;
+    prefetch_lines(tile + tile_bytes + (size_t)n_blocks * level_bytes, 5);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b = 0; b < n_blocks; b++) {
+        const uint8_t *levels = tile + (size_t)b * level_bytes, *header = headers + (size_t)b * header_bytes;
+        prefetch_lines(levels + DECODE_PREFETCH_BYTES, (int)(level_bytes / 64));
+        prefetch_lines(header + 2 * header_bytes, 5);
+        acc = type == GGML_TYPE_Q4_K ? q4k_superblock(levels, header, x + b, acc) : q6k_superblock(levels, header, x + b, acc);
+    }
+    _mm512_storeu_ps(y, acc);
+}
+
+/* Decode natively; prefill (many tokens reuse each tile) through the row kernels on
+ * unpacked tiles, which are already built for that shape. */
+TILE_INLINE void tile_gemm_k(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
+                             size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    if (n_tokens >= PREFILL_MIN_TOKENS) {
+        cpu_tile16_gemm_via_rows(type, cpu_kernels_avx512()->gemm[type], w, w_row_bytes, n_rows, x, x_row_bytes,
+                                 n_tokens, n_cols, y, y_stride);
+        return;
+    }
+    const size_t tile_bytes = w_row_bytes * CPU_TILE_ROWS;
+    for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS)
+        for (int64_t t = 0; t < n_tokens; t++)
+            tile_decode_k(type, w + (size_t)(r / CPU_TILE_ROWS) * tile_bytes, tile_bytes, n_cols / 256,
+                          (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes), y + t * y_stride + r);
+}
+
+#define TILE_GEMM_K(name, type)                                                                            \
+    void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x, size_t x_row_bytes, \
+              int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {                             \
+        tile_gemm_k(type, w, w_row_bytes, n_rows, x, x_row_bytes, n_tokens, n_cols, y, y_stride);         \
+    }
+
+TILE_GEMM_K(cpu_tile16_avx512_q4_K, GGML_TYPE_Q4_K)
+TILE_GEMM_K(cpu_tile16_avx512_q6_K, GGML_TYPE_Q6_K)
 
 #if defined(__clang__)
 #pragma clang attribute pop
