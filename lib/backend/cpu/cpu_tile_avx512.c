@@ -42,7 +42,8 @@
 #ifndef TILE_PREFETCH_BYTES
 #define TILE_PREFETCH_BYTES 2048
 #endif
-enum { DECODE_PREFETCH_BYTES = TILE_PREFETCH_BYTES, PREFILL_MIN_TOKENS = 4, PREFILL_CHUNK_BLOCKS = 32, PREFILL_TOKEN_GROUP = 8 };
+enum { DECODE_PREFETCH_BYTES = TILE_PREFETCH_BYTES, PREFILL_MIN_TOKENS = 4, PREFILL_CHUNK_BLOCKS = 32, PREFILL_TOKEN_GROUP = 8,
+       K_PREFILL_BLOCKS = 4, K_TOKEN_GROUP = 4 };
 
 TILE_INLINE int quant_bytes(uint32_t type) { return type == GGML_TYPE_Q8_0 ? 32 : 16; }
 TILE_INLINE int header_fields(uint32_t type) { return type == GGML_TYPE_Q4_1 ? 2 : 1; }
@@ -203,54 +204,79 @@ TILE_INLINE __m512i lane_byte_signed(__m512i words, int index) {
     return _mm512_srai_epi32(_mm512_slli_epi32(words, 24 - 8 * index), 24);
 }
 
-/* Q4_K: sumi = sum_j scale_j * dot_j, summ = sum_j min_j * bsum_j (exact), then the two
- * fmaf of cpu_dot.c. Headers: d[16], dmin[16], then the 12 scale bytes as 3 dwords. */
-TILE_INLINE __m512 q4k_superblock(const uint8_t *levels, const uint8_t *header, const cpu_block_q8k *x, __m512 acc) {
-    const __m512i nibble = _mm512_set1_epi8(0x0f), six = _mm512_set1_epi32(0x3f3f3f3f);
-    const __m512i four = _mm512_set1_epi32(0x0f0f0f0f), two = _mm512_set1_epi32(0x03030303);
+/* The 16 rows' Q4_K scales and mins of one super-block as bytes of 16-lane dwords:
+ * scales[0] bytes = sub-blocks 0-3, scales[1] = 4-7 (ggml's 6-bit packing). */
+TILE_INLINE void q4k_scales_mins(const uint8_t *header, __m512i *scales, __m512i *mins) {
+    const __m512i six = _mm512_set1_epi32(0x3f3f3f3f), four = _mm512_set1_epi32(0x0f0f0f0f);
+    const __m512i two = _mm512_set1_epi32(0x03030303);
     __m512i w0 = _mm512_loadu_si512((const void *)(header + 64)), w1 = _mm512_loadu_si512((const void *)(header + 128));
     __m512i w2 = _mm512_loadu_si512((const void *)(header + 192));
-    __m512i scales[2], mins[2];
     scales[0] = _mm512_and_si512(w0, six);
     scales[1] = _mm512_or_si512(_mm512_and_si512(w2, four), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w0, 6), two), 4));
     mins[0] = _mm512_and_si512(w1, six);
     mins[1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), four),
                               _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), two), 4));
-    __m512i sumi = _mm512_setzero_si512(), summ = _mm512_setzero_si512();
+}
+
+/* Q4_K, one super-block of a tile against n tokens (a constant after inlining):
+ * sumi = sum_j scale_j * dot_j and summ = sum_j min_j * bsum_j are exact, then the two
+ * fmaf of cpu_dot.c. Headers: d[16], dmin[16], then the 12 scale bytes as 3 dwords. */
+TILE_INLINE void q4k_superblock(const uint8_t *levels, const uint8_t *header, const cpu_block_q8k *const *x, const int n,
+                                __m512 *acc) {
+    const __m512i nibble = _mm512_set1_epi8(0x0f);
+    __m512i scales[2], mins[2], sumi[K_TOKEN_GROUP], summ[K_TOKEN_GROUP];
+    q4k_scales_mins(header, scales, mins);
+    TILE_UNROLL for (int t = 0; t < n; t++) sumi[t] = summ[t] = _mm512_setzero_si512();
     TILE_UNROLL for (int c = 0; c < 4; c++) {
-        __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+        __m512i lo[K_TOKEN_GROUP], hi[K_TOKEN_GROUP];
+        TILE_UNROLL for (int t = 0; t < n; t++) lo[t] = hi[t] = _mm512_setzero_si512();
         TILE_UNROLL for (int k = 0; k < 8; k++) {
             __m512i packed = _mm512_loadu_si512((const void *)(levels + 64 * (8 * c + k)));
-            lo = _mm512_dpbusd_epi32(lo, _mm512_and_si512(packed, nibble), act_word_k(x, 64 * c + 4 * k));
-            hi = _mm512_dpbusd_epi32(hi, _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble),
-                                     act_word_k(x, 64 * c + 32 + 4 * k));
+            __m512i low = _mm512_and_si512(packed, nibble), high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+            TILE_UNROLL for (int t = 0; t < n; t++) {
+                lo[t] = _mm512_dpbusd_epi32(lo[t], low, act_word_k(x[t], 64 * c + 4 * k));
+                hi[t] = _mm512_dpbusd_epi32(hi[t], high, act_word_k(x[t], 64 * c + 32 + 4 * k));
+            }
         }
-        int j = 2 * c;  /* sub-blocks j (low nibbles) and j + 1 (high nibbles) */
-        sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(lo, lane_byte(scales[j / 4], j % 4)));
-        sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(hi, lane_byte(scales[(j + 1) / 4], (j + 1) % 4)));
-        summ = _mm512_add_epi32(summ, _mm512_mullo_epi32(lane_byte(mins[j / 4], j % 4),
-                                                         _mm512_set1_epi32(x->bsums[2 * j] + x->bsums[2 * j + 1])));
-        summ = _mm512_add_epi32(summ, _mm512_mullo_epi32(lane_byte(mins[(j + 1) / 4], (j + 1) % 4),
-                                                         _mm512_set1_epi32(x->bsums[2 * j + 2] + x->bsums[2 * j + 3])));
+        const int j = 2 * c;  /* sub-blocks j (low nibbles) and j + 1 (high nibbles) */
+        __m512i scale_lo = lane_byte(scales[j / 4], j % 4), scale_hi = lane_byte(scales[(j + 1) / 4], (j + 1) % 4);
+        __m512i min_lo = lane_byte(mins[j / 4], j % 4), min_hi = lane_byte(mins[(j + 1) / 4], (j + 1) % 4);
+        TILE_UNROLL for (int t = 0; t < n; t++) {
+            sumi[t] = _mm512_add_epi32(sumi[t], _mm512_add_epi32(_mm512_mullo_epi32(lo[t], scale_lo),
+                                                                 _mm512_mullo_epi32(hi[t], scale_hi)));
+            __m512i bsum_lo = _mm512_set1_epi32(x[t]->bsums[2 * j] + x[t]->bsums[2 * j + 1]);
+            __m512i bsum_hi = _mm512_set1_epi32(x[t]->bsums[2 * j + 2] + x[t]->bsums[2 * j + 3]);
+            summ[t] = _mm512_add_epi32(summ[t], _mm512_add_epi32(_mm512_mullo_epi32(min_lo, bsum_lo),
+                                                                 _mm512_mullo_epi32(min_hi, bsum_hi)));
+        }
     }
     __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)header));
     __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(header + 32)));
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_mul_ps(d, _mm512_set1_ps(x->d)), acc);
-    /* -(dmin * d_x) == dmin * -d_x exactly: rounding is symmetric in sign */
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(summ), _mm512_mul_ps(dmin, _mm512_set1_ps(-x->d)), acc);
+    TILE_UNROLL for (int t = 0; t < n; t++) {
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d)), acc[t]);
+        /* -(dmin * d_x) == dmin * -d_x exactly: rounding is symmetric in sign */
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(summ[t]), _mm512_mul_ps(dmin, _mm512_set1_ps(-x[t]->d)), acc[t]);
+    }
 }
 
-/* Q6_K: levels are ql (32 words) then qh (16 words); headers the 16 int8 scales as 4
- * dwords, then d[16]. Level = low nibble | 2 high bits << 4, minus 32 (through bsums). */
-TILE_INLINE __m512 q6k_superblock(const uint8_t *levels, const uint8_t *header, const cpu_block_q8k *x, __m512 acc) {
+/* Q6_K against n tokens: levels are ql (32 words) then qh (16 words); headers the 16
+ * int8 scales as 4 dwords, then d[16]. Level = low nibble | 2 high bits << 4, minus 32
+ * (removed exactly through the activation's bsums). */
+TILE_INLINE void q6k_superblock(const uint8_t *levels, const uint8_t *header, const cpu_block_q8k *const *x, const int n,
+                                __m512 *acc) {
     const __m512i nibble = _mm512_set1_epi8(0x0f), high_bits = _mm512_set1_epi8(0x30);
     const uint8_t *ql = levels, *qh = levels + 2048;
-    __m512i sumi = _mm512_setzero_si512();
+    __m512i sumi[K_TOKEN_GROUP];
+    TILE_UNROLL for (int t = 0; t < n; t++) sumi[t] = _mm512_setzero_si512();
     TILE_UNROLL for (int h = 0; h < 2; h++) {
         TILE_UNROLL for (int qq = 0; qq < 2; qq++) {
             TILE_UNROLL for (int g4 = 0; g4 < 2; g4++) {
                 const int g_lo = 8 * h + 2 * qq + g4, g_hi = 8 * h + 2 * (qq + 2) + g4;
-                __m512i lo = _mm512_set1_epi32(-32 * x->bsums[g_lo]), hi = _mm512_set1_epi32(-32 * x->bsums[g_hi]);
+                __m512i lo[K_TOKEN_GROUP], hi[K_TOKEN_GROUP];
+                TILE_UNROLL for (int t = 0; t < n; t++) {
+                    lo[t] = _mm512_set1_epi32(-32 * x[t]->bsums[g_lo]);
+                    hi[t] = _mm512_set1_epi32(-32 * x[t]->bsums[g_hi]);
+                }
                 TILE_UNROLL for (int kk = 4 * g4; kk < 4 * g4 + 4; kk++) {
                     __m512i p = _mm512_loadu_si512((const void *)(ql + 64 * (16 * h + 8 * qq + kk)));
                     __m512i bits = _mm512_loadu_si512((const void *)(qh + 64 * (8 * h + kk)));
@@ -260,21 +286,32 @@ TILE_INLINE __m512 q6k_superblock(const uint8_t *levels, const uint8_t *header, 
                     __m512i level_lo = _mm512_or_si512(_mm512_and_si512(p, nibble), _mm512_and_si512(bits_lo, high_bits));
                     __m512i level_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(p, 4), nibble),
                                                        _mm512_and_si512(bits_hi, high_bits));
-                    lo = _mm512_dpbusd_epi32(lo, level_lo, act_word_k(x, 128 * h + 32 * qq + 4 * kk));
-                    hi = _mm512_dpbusd_epi32(hi, level_hi, act_word_k(x, 128 * h + 32 * (qq + 2) + 4 * kk));
+                    TILE_UNROLL for (int t = 0; t < n; t++) {
+                        lo[t] = _mm512_dpbusd_epi32(lo[t], level_lo, act_word_k(x[t], 128 * h + 32 * qq + 4 * kk));
+                        hi[t] = _mm512_dpbusd_epi32(hi[t], level_hi, act_word_k(x[t], 128 * h + 32 * (qq + 2) + 4 * kk));
+                    }
                 }
                 __m512i scale_lo = lane_byte_signed(_mm512_loadu_si512((const void *)(header + 64 * (g_lo / 4))), g_lo % 4);
                 __m512i scale_hi = lane_byte_signed(_mm512_loadu_si512((const void *)(header + 64 * (g_hi / 4))), g_hi % 4);
-                sumi = _mm512_add_epi32(sumi, _mm512_add_epi32(_mm512_mullo_epi32(lo, scale_lo), _mm512_mullo_epi32(hi, scale_hi)));
+                TILE_UNROLL for (int t = 0; t < n; t++)
+                    sumi[t] = _mm512_add_epi32(sumi[t], _mm512_add_epi32(_mm512_mullo_epi32(lo[t], scale_lo),
+                                                                         _mm512_mullo_epi32(hi[t], scale_hi)));
             }
         }
     }
     __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(header + 256)));
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_mul_ps(d, _mm512_set1_ps(x->d)), acc);
+    TILE_UNROLL for (int t = 0; t < n; t++)
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d)), acc[t]);
 }
 
 TILE_INLINE size_t k_level_bytes(uint32_t type) { return type == GGML_TYPE_Q4_K ? 2048 : 3072; }
 TILE_INLINE size_t k_header_bytes(uint32_t type) { return type == GGML_TYPE_Q4_K ? 256 : 288; }
+
+TILE_INLINE void k_superblock(uint32_t type, const uint8_t *levels, const uint8_t *header, const cpu_block_q8k *const *x,
+                              const int n, __m512 *acc) {
+    if (type == GGML_TYPE_Q4_K) q4k_superblock(levels, header, x, n, acc);
+    else q6k_superblock(levels, header, x, n, acc);
+}
 
 /* One tile, one token, super-block by super-block, the stream prefetched ahead. */
 TILE_INLINE void tile_decode_k(uint32_t type, const uint8_t *tile, size_t tile_bytes, int64_t n_blocks,
@@ -285,27 +322,67 @@ TILE_INLINE void tile_decode_k(uint32_t type, const uint8_t *tile, size_t tile_b
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < n_blocks; b++) {
         const uint8_t *levels = tile + (size_t)b * level_bytes, *header = headers + (size_t)b * header_bytes;
+        const cpu_block_q8k *xb = x + b;
         prefetch_lines(levels + DECODE_PREFETCH_BYTES, (int)(level_bytes / 64));
         prefetch_lines(header + 2 * header_bytes, 5);
-        acc = type == GGML_TYPE_Q4_K ? q4k_superblock(levels, header, x + b, acc) : q6k_superblock(levels, header, x + b, acc);
+        k_superblock(type, levels, header, &xb, 1, &acc);
     }
     _mm512_storeu_ps(y, acc);
 }
 
-/* Decode natively; prefill (many tokens reuse each tile) through the row kernels on
- * unpacked tiles, which are already built for that shape. */
+/* n tokens (a constant after inlining) against super-blocks [b0, b0 + count) of a tile. */
+TILE_INLINE void k_prefill_group(uint32_t type, const uint8_t *tile, int64_t n_blocks, int64_t b0, int64_t count,
+                                 const uint8_t *x, size_t x_row_bytes, const int n, __m512 *acc) {
+    const size_t level_bytes = k_level_bytes(type), header_bytes = k_header_bytes(type);
+    const uint8_t *headers = tile + (size_t)n_blocks * level_bytes;
+    for (int64_t b = b0; b < b0 + count; b++) {
+        const cpu_block_q8k *xb[K_TOKEN_GROUP];
+        TILE_UNROLL for (int t = 0; t < n; t++) xb[t] = (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes) + b;
+        k_superblock(type, tile + (size_t)b * level_bytes, headers + (size_t)b * header_bytes, xb, n, acc);
+    }
+}
+
+#define K_GROUP_CASE_T(count) \
+    case count: k_prefill_group(type, tile, n_blocks, b0, n, xt, x_row_bytes, count, acc_t); break;
+
+/* One tile against up to 64 tokens, a few super-blocks (L1-resident) at a time. */
+TILE_INLINE void tile_prefill_k(uint32_t type, const uint8_t *tile, int64_t n_blocks, const uint8_t *x, size_t x_row_bytes,
+                                int64_t n_tokens, float *y, int64_t y_stride) {
+    __m512 acc[64];
+    for (int64_t t = 0; t < n_tokens; t++) acc[t] = _mm512_setzero_ps();
+    for (int64_t b0 = 0; b0 < n_blocks; b0 += K_PREFILL_BLOCKS) {
+        int64_t n = n_blocks - b0 < K_PREFILL_BLOCKS ? n_blocks - b0 : K_PREFILL_BLOCKS;
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += K_TOKEN_GROUP) {
+            int group = n_tokens - t0 < K_TOKEN_GROUP ? (int)(n_tokens - t0) : K_TOKEN_GROUP;
+            const uint8_t *xt = x + (size_t)t0 * x_row_bytes;
+            __m512 *acc_t = acc + t0;
+            switch (group) {
+                K_GROUP_CASE_T(1) K_GROUP_CASE_T(2) K_GROUP_CASE_T(3) K_GROUP_CASE_T(4)
+            default: break;
+            }
+        }
+    }
+    for (int64_t t = 0; t < n_tokens; t++) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
 TILE_INLINE void tile_gemm_k(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
                              size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
-    if (n_tokens >= PREFILL_MIN_TOKENS) {
-        cpu_tile16_gemm_via_rows(type, cpu_kernels_avx512()->gemm[type], w, w_row_bytes, n_rows, x, x_row_bytes,
-                                 n_tokens, n_cols, y, y_stride);
-        return;
-    }
     const size_t tile_bytes = w_row_bytes * CPU_TILE_ROWS;
-    for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS)
-        for (int64_t t = 0; t < n_tokens; t++)
-            tile_decode_k(type, w + (size_t)(r / CPU_TILE_ROWS) * tile_bytes, tile_bytes, n_cols / 256,
-                          (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes), y + t * y_stride + r);
+    const int64_t n_blocks = n_cols / 256;
+    for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS) {
+        const uint8_t *tile = w + (size_t)(r / CPU_TILE_ROWS) * tile_bytes;
+        if (n_tokens >= PREFILL_MIN_TOKENS) {
+            for (int64_t t0 = 0; t0 < n_tokens; t0 += 64) {
+                int64_t nt = n_tokens - t0 < 64 ? n_tokens - t0 : 64;
+                tile_prefill_k(type, tile, n_blocks, x + (size_t)t0 * x_row_bytes, x_row_bytes, nt, y + t0 * y_stride + r,
+                               y_stride);
+            }
+        } else {
+            for (int64_t t = 0; t < n_tokens; t++)
+                tile_decode_k(type, tile, tile_bytes, n_blocks, (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes),
+                              y + t * y_stride + r);
+        }
+    }
 }
 
 #define TILE_GEMM_K(name, type)                                                                            \
