@@ -39,6 +39,9 @@
 #ifndef TILE_PREFETCH_HINT
 #define TILE_PREFETCH_HINT _MM_HINT_T1
 #endif
+#ifndef K_PREFETCH_BYTES
+#define K_PREFETCH_BYTES 4096
+#endif
 #ifndef TILE_PREFETCH_BYTES
 #define TILE_PREFETCH_BYTES 2048
 #endif
@@ -323,7 +326,7 @@ TILE_INLINE void tile_decode_k(uint32_t type, const uint8_t *tile, size_t tile_b
     for (int64_t b = 0; b < n_blocks; b++) {
         const uint8_t *levels = tile + (size_t)b * level_bytes, *header = headers + (size_t)b * header_bytes;
         const cpu_block_q8k *xb = x + b;
-        prefetch_lines(levels + DECODE_PREFETCH_BYTES, (int)(level_bytes / 64));
+        prefetch_lines(levels + K_PREFETCH_BYTES, (int)(level_bytes / 64));
         prefetch_lines(header + 2 * header_bytes, 5);
         k_superblock(type, levels, header, &xb, 1, &acc);
     }
