@@ -4,7 +4,8 @@
  * fixed sequence of float operations whatever n_tokens is, however the caller chunks
  * tokens, and for any thread count:
  *  - activations are quantized per token (each token's blocks depend on that token only);
- *  - threads split output ROWS, never the reduction axis (columns);
+ *  - threads split output ROWS, never the reduction axis (columns), claiming chunks of
+ *    rows as they go;
  *  - every kernel (cpu_dot.c defines the order; the AVX2/AVX-512 tiles reproduce it lane
  *    by lane) computes each (row, token) pair with the same chain of block-wise float
  *    operations, whether the pair sits in a 1x1 tile (decode) or a many-row x many-token
@@ -17,12 +18,13 @@
  * weight rows stays in L1. */
 #include "backend/cpu/cpu_matmul.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "backend/cpu/cpu_quant.h"
 #include "backend/cpu/cpu_tile.h"
 
-enum { CPU_ROW_UNIT = 16, CPU_TOKEN_CHUNK = 64 };
+enum { CPU_ROW_UNIT = 16, CPU_TOKEN_CHUNK = 64, CPU_CHUNKS_PER_THREAD = 8 };
 
 typedef struct matmul_task {
     cpu_gemm_fn gemm;
@@ -35,6 +37,7 @@ typedef struct matmul_task {
     const uint8_t *x;       /* activations in the kernel's format */
     size_t x_row_bytes;
     float *y;
+    atomic_llong next_unit;     /* the next row unit no thread has claimed */
 } matmul_task;
 
 static void split_range(int64_t n_units, int thread_index, int n_threads, int64_t *begin,
@@ -60,14 +63,8 @@ static void quantize_task(void *context, int thread_index, int n_threads) {
     quantize_tokens(task, begin, end);
 }
 
-static void matmul_task_run(void *context, int thread_index, int n_threads) {
-    const matmul_task *task = context;
-    int64_t unit_begin, unit_end;
-    split_range((task->n_rows + CPU_ROW_UNIT - 1) / CPU_ROW_UNIT, thread_index, n_threads,
-                &unit_begin, &unit_end);
-    int64_t row_begin = unit_begin * CPU_ROW_UNIT;
-    int64_t row_end = unit_end * CPU_ROW_UNIT < task->n_rows ? unit_end * CPU_ROW_UNIT : task->n_rows;
-    if (row_begin >= row_end) return;
+/* Rows [row_begin, row_end) against every token of the task. */
+static void matmul_rows(const matmul_task *task, int64_t row_begin, int64_t row_end) {
     for (int64_t t = 0; t < task->n_tokens; t += CPU_TOKEN_CHUNK) {
         int64_t n_chunk = task->n_tokens - t < CPU_TOKEN_CHUNK ? task->n_tokens - t : CPU_TOKEN_CHUNK;
         const uint8_t *w = task->w + (size_t)row_begin * task->w_row_bytes;
@@ -79,6 +76,22 @@ static void matmul_task_run(void *context, int thread_index, int n_threads) {
         else    /* tile16 on a table without tile kernels (the scalar table, tests) */
             cpu_tile16_gemm_via_rows(task->weight_type, task->row_gemm, w, task->w_row_bytes, row_end - row_begin, x,
                                      task->x_row_bytes, n_chunk, task->n_cols, y, task->n_rows);
+    }
+}
+
+/* Threads claim chunks of row units from a shared counter, so a thread slowed down (by
+ * the other's memory traffic, an interrupt) leaves its rows to the others instead of
+ * making them wait; which thread computes a row never changes its value. */
+static void matmul_task_run(void *context, int thread_index, int n_threads) {
+    matmul_task *task = context;
+    const int64_t n_units = (task->n_rows + CPU_ROW_UNIT - 1) / CPU_ROW_UNIT;
+    int64_t chunk = n_units / ((int64_t)n_threads * CPU_CHUNKS_PER_THREAD);
+    if (chunk < 1) chunk = 1;
+    for (;;) {
+        int64_t unit = atomic_fetch_add_explicit(&task->next_unit, chunk, memory_order_relaxed);
+        if (unit >= n_units) return;
+        int64_t row_begin = unit * CPU_ROW_UNIT, row_end = (unit + chunk) * CPU_ROW_UNIT;
+        matmul_rows(task, row_begin, row_end < task->n_rows ? row_end : task->n_rows);
     }
 }
 
