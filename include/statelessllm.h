@@ -142,8 +142,9 @@ SLLM_API void sllm_model_params_init(sllm_model_params *params);
 SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *params,
                                      sllm_model **out);
 
-/* Where the tensor data lives, for humans: "copied into memory (2 MiB huge pages)",
- * "mmap'd from the file", ... Static storage; never NULL. */
+/* Where the tensor data lives, for humans: "copied into memory (2 MiB huge pages), 154
+ * matrices repacked into 16-row tiles for the AVX-512 VNNI kernels", "mmap'd from the
+ * file", "none (metadata only)". Valid while the model is; never NULL. */
 SLLM_API const char *sllm_model_weights_layout(const sllm_model *model);
 
 /* Frees the model. NULL is allowed. No cache using it may outlive it. */

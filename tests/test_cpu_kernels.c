@@ -406,11 +406,14 @@ static const uint32_t tile_types[] = { GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE
 START_TEST(test_tile16_layout_is_bit_identical_to_rows) {
     uint32_t type = tile_types[_i];
     const int is_k = type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q6_K;
-    const int64_t n_rows = 48, n_cols = is_k ? 2304 : 2112, counts[] = {1, 2, 3, 4, 9, 64, 70};
+    const int64_t n_rows = 48, n_cols = is_k ? 2560 : 2112, counts[] = {1, 2, 3, 4, 9, 64, 70};
     ck_assert(cpu_tile16_supported(type, n_rows, n_cols));
     ck_assert(!cpu_tile16_supported(type, 40, n_cols));
     ck_assert(!cpu_tile16_supported(type, n_rows, is_k ? 2176 : 2080));
-    ck_assert(!cpu_tile16_supported(GGML_TYPE_Q5_K, n_rows, 2304));
+    ck_assert(!cpu_tile16_supported(GGML_TYPE_Q5_K, n_rows, 2560));
+    /* Q6_K groups two super-blocks (Q4_K one; 32-element types two blocks) */
+    ck_assert(!cpu_tile16_supported(GGML_TYPE_Q6_K, n_rows, 2304));
+    ck_assert(cpu_tile16_supported(GGML_TYPE_Q4_K, n_rows, 2304));
     float *w_src = gauss_array(n_rows * n_cols, 31 + type), *x = gauss_array(70 * n_cols, 41);
     uint8_t *rows = quantize_matrix(type, w_src, n_rows, n_cols);
     uint64_t row_bytes;

@@ -4,6 +4,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,15 @@ static void compute_model_id(const gguf_file *gguf, uint8_t model_id[32]) {
     crypto_generichash_final(&state, model_id, 32);
 }
 
+static void describe_weights_layout(sllm_model *model) {
+    int repacked = model_weights_count_repacked(&model->weights);
+    int n = snprintf(model->weights_layout, sizeof model->weights_layout, "copied into memory (%s)",
+                     model->weights_region.huge ? "2 MiB huge pages" : "huge pages refused by the kernel");
+    if (repacked > 0 && n > 0 && (size_t)n < sizeof model->weights_layout)
+        snprintf(model->weights_layout + n, sizeof model->weights_layout - (size_t)n,
+                 ", %d matrices repacked into 16-row tiles for the AVX-512 VNNI kernels", repacked);
+}
+
 SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *params,
                                      sllm_model **out) {
     if (path == NULL || out == NULL)
@@ -65,8 +75,10 @@ SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *
     if (!options.metadata_only) {
         status = model_hparams_read(model->gguf, &model->hparams);
         if (status == SLLM_OK) status = model_weights_bind(model->gguf, &model->hparams, &model->weights);
-        if (status == SLLM_OK && options.weights_placement == SLLM_WEIGHTS_COPY)
+        if (status == SLLM_OK && options.weights_placement == SLLM_WEIGHTS_COPY) {
             status = model_weights_copy_in(model->gguf, &model->weights, &model->weights_region);
+            if (status == SLLM_OK) describe_weights_layout(model);
+        }
         if (status != SLLM_OK) {
             core_fail_context(status, "'%s'", path);
             goto fail;
@@ -107,9 +119,9 @@ SLLM_API void sllm_model_free(sllm_model *model) {
 SLLM_API const char *sllm_model_weights_layout(const sllm_model *model) {
     if (model == NULL || !model->has_weights) return "none (metadata only)";
     if (model->weights_region.data == NULL) return "mmap'd from the file";
-    return model->weights_region.huge ? "copied into memory (2 MiB huge pages)"
-                                      : "copied into memory (huge pages refused by the kernel)";
+    return model->weights_layout;
 }
+
 
 /* ---- metadata ---------------------------------------------------------------- */
 

@@ -22,6 +22,7 @@ struct sllm_model {
     model_hparams hparams;
     model_weights weights;
     core_region weights_region;    /* the copy of the tensor data (SLLM_WEIGHTS_COPY) */
+    char weights_layout[160];      /* sllm_model_weights_layout's text */
 };
 
 #endif

@@ -105,3 +105,13 @@ sllm_status model_weights_copy_in(const gguf_file *gguf, model_weights *weights,
     free(list.items);
     return status;
 }
+
+int model_weights_count_repacked(const model_weights *weights) {
+    int count = weights->output.layout == SLLM_WEIGHT_CPU_TILE16 && !weights->tied_output;
+    for (int64_t il = 0; il < weights->n_layers; il++) {
+        const model_tensor *layer = (const model_tensor *)&weights->layers[il];
+        for (size_t i = 0; i < sizeof(model_layer) / sizeof(model_tensor); i++)
+            count += layer[i].layout == SLLM_WEIGHT_CPU_TILE16;
+    }
+    return count;
+}

@@ -14,4 +14,7 @@
  * must be discarded. */
 sllm_status model_weights_copy_in(const gguf_file *gguf, model_weights *weights, core_region *region);
 
+/* How many of `weights`' matrices are in the CPU's tile16 layout. */
+int model_weights_count_repacked(const model_weights *weights);
+
 #endif

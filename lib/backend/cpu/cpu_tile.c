@@ -1,7 +1,6 @@
 /* tile16 packing and unpacking (layout in cpu_tile.h), driven by a table of each block
- * type's fields: which bytes of a block are levels (interleaved 4 bytes per row into
- * the levels area) and which are scales (interleaved 2 or 4 bytes per row into the
- * headers area). */
+ * type's fields: which bytes of a block are levels (interleaved 4 bytes per row) and
+ * which are scales (interleaved 2 or 4 bytes per row into the group's headers). */
 #include "backend/cpu/cpu_tile.h"
 
 #include <stdlib.h>
@@ -24,6 +23,7 @@ typedef struct tile_field {
 typedef struct tile_shape {
     int block_elements;
     int block_bytes;
+    int group_blocks;   /* blocks per group: levels then headers, a multiple of 64 bytes */
     int n_fields;
     tile_field fields[MAX_FIELDS];
     uint8_t flip;       /* XOR applied to level bytes (Q8_0: 0x80 makes them unsigned) */
@@ -33,20 +33,20 @@ static bool shape_of(uint32_t type, tile_shape *shape) {
     const tile_field d = { 0, 2, AREA_HEADERS, 2 };
     switch (type) {
     case GGML_TYPE_Q4_0:
-        *shape = (tile_shape){ 32, 18, 2, { d, { 2, 16, AREA_LEVELS, 4 } }, 0 };
+        *shape = (tile_shape){ 32, 18, 2, 2, { d, { 2, 16, AREA_LEVELS, 4 } }, 0 };
         return true;
     case GGML_TYPE_Q4_1:
-        *shape = (tile_shape){ 32, 20, 3, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 16, AREA_LEVELS, 4 } }, 0 };
+        *shape = (tile_shape){ 32, 20, 1, 3, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 16, AREA_LEVELS, 4 } }, 0 };
         return true;
     case GGML_TYPE_Q8_0:
-        *shape = (tile_shape){ 32, 34, 2, { d, { 2, 32, AREA_LEVELS, 4 } }, 0x80 };
+        *shape = (tile_shape){ 32, 34, 2, 2, { d, { 2, 32, AREA_LEVELS, 4 } }, 0x80 };
         return true;
     case GGML_TYPE_Q4_K: /* d, dmin, 12 bytes of packed 6-bit scales and mins, 128 bytes of nibbles */
-        *shape = (tile_shape){ 256, 144, 4, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 12, AREA_HEADERS, 4 },
+        *shape = (tile_shape){ 256, 144, 1, 4, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 12, AREA_HEADERS, 4 },
                                               { 16, 128, AREA_LEVELS, 4 } }, 0 };
         return true;
     case GGML_TYPE_Q6_K: /* ql[128], qh[64], int8 scales[16], d */
-        *shape = (tile_shape){ 256, 210, 4, { { 0, 128, AREA_LEVELS, 4 }, { 128, 64, AREA_LEVELS, 4 },
+        *shape = (tile_shape){ 256, 210, 2, 4, { { 0, 128, AREA_LEVELS, 4 }, { 128, 64, AREA_LEVELS, 4 },
                                               { 192, 16, AREA_HEADERS, 4 }, { 208, 2, AREA_HEADERS, 2 } }, 0 };
         return true;
     default:
@@ -57,8 +57,10 @@ static bool shape_of(uint32_t type, tile_shape *shape) {
 bool cpu_tile16_supported(uint32_t type, int64_t n_rows, int64_t n_cols) {
     tile_shape shape;
     if (!shape_of(type, &shape) || n_rows <= 0 || n_rows % CPU_TILE_ROWS != 0 || n_cols <= 0) return false;
-    /* 32-element types: an even block count keeps every tile 64-byte aligned */
-    return n_cols % (shape.block_elements == 32 ? 64 : shape.block_elements) == 0;
+    /* whole groups only (every group, hence every tile, stays 64-byte aligned), and the
+     * 32-element kernels step two blocks at a time */
+    int64_t step = (int64_t)shape.block_elements * shape.group_blocks;
+    return n_cols % (shape.block_elements == 32 ? 64 : step) == 0 && n_cols % step == 0;
 }
 
 bool cpu_tile16_wanted(void) {
@@ -82,19 +84,26 @@ static size_t field_start(const tile_shape *shape, int field) {
     return start;
 }
 
+/* Where block b's levels (or headers) start in a tile: groups of group_blocks blocks,
+ * each the blocks' levels then their headers. */
+static size_t area_offset(const tile_shape *shape, int64_t b, tile_area area) {
+    const size_t level_block = area_block_bytes(shape, AREA_LEVELS), header_block = area_block_bytes(shape, AREA_HEADERS);
+    const size_t group = (size_t)shape->group_blocks, in_group = (size_t)b % group;
+    size_t base = (size_t)b / group * group * (level_block + header_block);
+    return area == AREA_LEVELS ? base + in_group * level_block : base + group * level_block + in_group * header_block;
+}
+
 /* Moves one tile between layouts; to_tile selects the direction. */
 static void convert_tile(const tile_shape *shape, int64_t n_cols, uint8_t *rows, uint8_t *tile, bool to_tile) {
     const int64_t n_blocks = n_cols / shape->block_elements;
     const size_t row_bytes = (size_t)n_blocks * (size_t)shape->block_bytes;
-    const size_t level_block = area_block_bytes(shape, AREA_LEVELS), header_block = area_block_bytes(shape, AREA_HEADERS);
-    uint8_t *headers = tile + (size_t)n_blocks * level_block;
     for (int f = 0; f < shape->n_fields; f++) {
         const tile_field *field = &shape->fields[f];
         const int is_levels = field->area == AREA_LEVELS, unit = field->unit;
         const uint32_t flip = is_levels ? shape->flip * 0x01010101u : 0;
         const size_t start = field_start(shape, f);
         for (int64_t b = 0; b < n_blocks; b++) {
-            uint8_t *area = is_levels ? tile + (size_t)b * level_block : headers + (size_t)b * header_block;
+            uint8_t *area = tile + area_offset(shape, b, field->area);
             for (int r = 0; r < CPU_TILE_ROWS; r++) {
                 uint8_t *bytes = rows + (size_t)r * row_bytes + (size_t)b * (size_t)shape->block_bytes + field->offset;
                 for (int i = 0; i < field->bytes / unit; i++) {

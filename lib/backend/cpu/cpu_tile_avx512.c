@@ -35,14 +35,9 @@
 /* Decode prefetches every line of the stream 2 KiB ahead into L2 (T1). Measured with
  * bench_matmul on the 2-core VM (whose memory bandwidth itself varies from run to run):
  * T1 beat T0 (L1 has fewer miss buffers) and 2 KiB beat 8 KiB; build with
- * -DTILE_PREFETCH_HINT=... -DTILE_PREFETCH_BYTES=... to measure other choices. Prefetching
- * the scale headers too (a second, slower stream) measured 5-10% slower: the hardware
- * prefetcher follows them on its own. */
+ * -DTILE_PREFETCH_HINT=... -DTILE_PREFETCH_BYTES=... to measure other choices. */
 #ifndef TILE_PREFETCH_HINT
 #define TILE_PREFETCH_HINT _MM_HINT_T1
-#endif
-#ifndef TILE_HEADER_PREFETCH
-#define TILE_HEADER_PREFETCH 0
 #endif
 #ifndef K_PREFETCH_BYTES
 #define K_PREFETCH_BYTES 4096
@@ -53,8 +48,46 @@
 enum { DECODE_PREFETCH_BYTES = TILE_PREFETCH_BYTES, PREFILL_MIN_TOKENS = 4, PREFILL_CHUNK_BLOCKS = 32, PREFILL_TOKEN_GROUP = 8,
        K_PREFILL_BLOCKS = 4, K_TOKEN_GROUP = 4 };
 
-TILE_INLINE int quant_bytes(uint32_t type) { return type == GGML_TYPE_Q8_0 ? 32 : 16; }
-TILE_INLINE int header_fields(uint32_t type) { return type == GGML_TYPE_Q4_1 ? 2 : 1; }
+/* The grouped layout of cpu_tile.h: per block (16 rows) level bytes and header bytes,
+ * and how many blocks form a group (their levels, then their headers). */
+TILE_INLINE size_t block_level_bytes(uint32_t type) {
+    switch (type) {
+    case GGML_TYPE_Q8_0: return 512;
+    case GGML_TYPE_Q4_K: return 2048;
+    case GGML_TYPE_Q6_K: return 3072;
+    default: return 256;
+    }
+}
+
+TILE_INLINE size_t block_header_bytes(uint32_t type) {
+    switch (type) {
+    case GGML_TYPE_Q4_1: return 64;
+    case GGML_TYPE_Q4_K: return 256;
+    case GGML_TYPE_Q6_K: return 288;
+    default: return 32;
+    }
+}
+
+TILE_INLINE size_t group_blocks(uint32_t type) { return type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q4_K ? 1 : 2; }
+
+TILE_INLINE const uint8_t *group_of(uint32_t type, const uint8_t *tile, int64_t b) {
+    size_t g = group_blocks(type);
+    return tile + (size_t)b / g * g * (block_level_bytes(type) + block_header_bytes(type));
+}
+
+TILE_INLINE const uint8_t *block_levels(uint32_t type, const uint8_t *tile, int64_t b) {
+    return group_of(type, tile, b) + (size_t)b % group_blocks(type) * block_level_bytes(type);
+}
+
+TILE_INLINE const uint8_t *block_header(uint32_t type, const uint8_t *tile, int64_t b) {
+    return group_of(type, tile, b) + group_blocks(type) * block_level_bytes(type) +
+           (size_t)b % group_blocks(type) * block_header_bytes(type);
+}
+
+/* Block b's share of the tile's byte stream starts here (exact at group starts). */
+TILE_INLINE const uint8_t *stream_at(uint32_t type, const uint8_t *tile, int64_t b) {
+    return tile + (size_t)b * (block_level_bytes(type) + block_header_bytes(type));
+}
 TILE_INLINE int zero_point(uint32_t type) { return type == GGML_TYPE_Q4_0 ? 8 : type == GGML_TYPE_Q8_0 ? 128 : 0; }
 TILE_INLINE int has_min(uint32_t type) { return type == GGML_TYPE_Q4_1; }
 
@@ -97,29 +130,23 @@ TILE_INLINE void prefetch_lines(const uint8_t *from, int n_lines) {
     for (int i = 0; i < n_lines; i++) _mm_prefetch((const char *)from + 64 * i, TILE_PREFETCH_HINT);
 }
 
-/* One tile, one token. Prefetches the levels stream ahead and, at the start, the next
- * tile's first headers (they sit after that tile's levels, out of the stream's order). */
-TILE_INLINE void tile_decode(uint32_t type, const uint8_t *tile, size_t tile_bytes, int64_t n_blocks,
-                             const cpu_block_q8a *x, float *y) {
-    const size_t level_bytes = (size_t)(16 * quant_bytes(type)), header_bytes = (size_t)(32 * header_fields(type));
-    const uint8_t *levels = tile, *headers = tile + (size_t)n_blocks * level_bytes;
-    if (TILE_HEADER_PREFETCH) prefetch_lines(tile + tile_bytes + (size_t)n_blocks * level_bytes, 4);
+/* One tile, one token: one linear stream (tiles follow each other), every line of it
+ * prefetched a fixed distance ahead. */
+TILE_INLINE void tile_decode(uint32_t type, const uint8_t *tile, int64_t n_blocks, const cpu_block_q8a *x, float *y) {
+    const int pair_lines = (int)(2 * (block_level_bytes(type) + block_header_bytes(type)) / 64);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < n_blocks; b += 2) {
-        const uint8_t *pair = levels + (size_t)b * level_bytes;
-        prefetch_lines(pair + DECODE_PREFETCH_BYTES, (int)(2 * level_bytes / 64));
-        if (TILE_HEADER_PREFETCH) _mm_prefetch((const char *)headers + (size_t)b * header_bytes + 512, _MM_HINT_T0);
+        prefetch_lines(stream_at(type, tile, b) + DECODE_PREFETCH_BYTES, pair_lines);
         TILE_UNROLL for (int j = 0; j < 2; j++)
-            acc = tile_chain(type, acc, block_sums(type, pair + j * level_bytes, x + b + j),
-                             headers + (size_t)(b + j) * header_bytes, x + b + j);
+            acc = tile_chain(type, acc, block_sums(type, block_levels(type, tile, b + j), x + b + j),
+                             block_header(type, tile, b + j), x + b + j);
     }
     _mm512_storeu_ps(y, acc);
 }
 
 /* n_tokens (a constant after inlining) tokens against blocks [b0, b0 + n) of a tile. */
-TILE_INLINE void tile_prefill_group(uint32_t type, const uint8_t *levels, const uint8_t *headers, int64_t b0, int64_t n,
-                                    const uint8_t *x, size_t x_row_bytes, const int n_tokens, __m512 *acc) {
-    const size_t level_bytes = (size_t)(16 * quant_bytes(type)), header_bytes = (size_t)(32 * header_fields(type));
+TILE_INLINE void tile_prefill_group(uint32_t type, const uint8_t *tile, int64_t b0, int64_t n, const uint8_t *x,
+                                    size_t x_row_bytes, const int n_tokens, __m512 *acc) {
     for (int64_t b = b0; b < b0 + n; b++) {
         const cpu_block_q8a *xb[PREFILL_TOKEN_GROUP];
         __m512i sums[PREFILL_TOKEN_GROUP];
@@ -128,19 +155,19 @@ TILE_INLINE void tile_prefill_group(uint32_t type, const uint8_t *levels, const 
             sums[t] = _mm512_set1_epi32(-zero_point(type) * xb[t]->sum);
         }
         TILE_UNROLL for (int k = 0; k < 8; k++) {
-            __m512i word = tile_levels(type, levels + (size_t)b * level_bytes, k);
+            __m512i word = tile_levels(type, block_levels(type, tile, b), k);
             TILE_UNROLL for (int t = 0; t < n_tokens; t++) sums[t] = _mm512_dpbusd_epi32(sums[t], word, act_word(xb[t], k));
         }
         TILE_UNROLL for (int t = 0; t < n_tokens; t++)
-            acc[t] = tile_chain(type, acc[t], sums[t], headers + (size_t)b * header_bytes, xb[t]);
+            acc[t] = tile_chain(type, acc[t], sums[t], block_header(type, tile, b), xb[t]);
     }
 }
 
 #define PREFILL_CASE(count) \
-    case count: tile_prefill_group(type, levels, headers, b0, n, x, x_row_bytes, count, acc); break;
+    case count: tile_prefill_group(type, tile, b0, n, x, x_row_bytes, count, acc); break;
 
-TILE_INLINE void tile_prefill_tokens(uint32_t type, const uint8_t *levels, const uint8_t *headers, int64_t b0, int64_t n,
-                                     const uint8_t *x, size_t x_row_bytes, int n_tokens, __m512 *acc) {
+TILE_INLINE void tile_prefill_tokens(uint32_t type, const uint8_t *tile, int64_t b0, int64_t n, const uint8_t *x,
+                                     size_t x_row_bytes, int n_tokens, __m512 *acc) {
     switch (n_tokens) {
         PREFILL_CASE(1) PREFILL_CASE(2) PREFILL_CASE(3) PREFILL_CASE(4)
         PREFILL_CASE(5) PREFILL_CASE(6) PREFILL_CASE(7) PREFILL_CASE(8)
@@ -151,14 +178,13 @@ TILE_INLINE void tile_prefill_tokens(uint32_t type, const uint8_t *levels, const
 /* One tile against up to 64 tokens. */
 TILE_INLINE void tile_prefill(uint32_t type, const uint8_t *tile, int64_t n_blocks, const uint8_t *x,
                               size_t x_row_bytes, int64_t n_tokens, float *y, int64_t y_stride) {
-    const uint8_t *headers = tile + (size_t)n_blocks * (size_t)(16 * quant_bytes(type));
     __m512 acc[64];
     for (int64_t t = 0; t < n_tokens; t++) acc[t] = _mm512_setzero_ps();
     for (int64_t b0 = 0; b0 < n_blocks; b0 += PREFILL_CHUNK_BLOCKS) {
         int64_t n = n_blocks - b0 < PREFILL_CHUNK_BLOCKS ? n_blocks - b0 : PREFILL_CHUNK_BLOCKS;
         for (int64_t t = 0; t < n_tokens; t += PREFILL_TOKEN_GROUP) {
             int group = n_tokens - t < PREFILL_TOKEN_GROUP ? (int)(n_tokens - t) : PREFILL_TOKEN_GROUP;
-            tile_prefill_tokens(type, tile, headers, b0, n, x + (size_t)t * x_row_bytes, x_row_bytes, group, acc + t);
+            tile_prefill_tokens(type, tile, b0, n, x + (size_t)t * x_row_bytes, x_row_bytes, group, acc + t);
         }
     }
     for (int64_t t = 0; t < n_tokens; t++) _mm512_storeu_ps(y + t * y_stride, acc[t]);
@@ -178,7 +204,7 @@ TILE_INLINE void tile_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, 
             }
         } else {
             for (int64_t t = 0; t < n_tokens; t++)
-                tile_decode(type, tile, tile_bytes, n_blocks, (const cpu_block_q8a *)(x + (size_t)t * x_row_bytes),
+                tile_decode(type, tile, n_blocks, (const cpu_block_q8a *)(x + (size_t)t * x_row_bytes),
                             y + t * y_stride + r);
         }
     }
@@ -312,8 +338,6 @@ TILE_INLINE void q6k_superblock(const uint8_t *levels, const uint8_t *header, co
         acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_mul_ps(d, _mm512_set1_ps(x[t]->d)), acc[t]);
 }
 
-TILE_INLINE size_t k_level_bytes(uint32_t type) { return type == GGML_TYPE_Q4_K ? 2048 : 3072; }
-TILE_INLINE size_t k_header_bytes(uint32_t type) { return type == GGML_TYPE_Q4_K ? 256 : 288; }
 
 TILE_INLINE void k_superblock(uint32_t type, const uint8_t *levels, const uint8_t *header, const cpu_block_q8k *const *x,
                               const int n, __m512 *acc) {
@@ -322,36 +346,29 @@ TILE_INLINE void k_superblock(uint32_t type, const uint8_t *levels, const uint8_
 }
 
 /* One tile, one token, super-block by super-block, the stream prefetched ahead. */
-TILE_INLINE void tile_decode_k(uint32_t type, const uint8_t *tile, size_t tile_bytes, int64_t n_blocks,
-                               const cpu_block_q8k *x, float *y) {
-    const size_t level_bytes = k_level_bytes(type), header_bytes = k_header_bytes(type);
-    const uint8_t *headers = tile + (size_t)n_blocks * level_bytes;
-    if (TILE_HEADER_PREFETCH) prefetch_lines(tile + tile_bytes + (size_t)n_blocks * level_bytes, 5);
+TILE_INLINE void tile_decode_k(uint32_t type, const uint8_t *tile, int64_t n_blocks, const cpu_block_q8k *x, float *y) {
+    const int block_lines = (int)((block_level_bytes(type) + block_header_bytes(type) + 63) / 64);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < n_blocks; b++) {
-        const uint8_t *levels = tile + (size_t)b * level_bytes, *header = headers + (size_t)b * header_bytes;
         const cpu_block_q8k *xb = x + b;
-        prefetch_lines(levels + K_PREFETCH_BYTES, (int)(level_bytes / 64));
-        if (TILE_HEADER_PREFETCH) prefetch_lines(header + 2 * header_bytes, 5);
-        k_superblock(type, levels, header, &xb, 1, &acc);
+        prefetch_lines(stream_at(type, tile, b) + K_PREFETCH_BYTES, block_lines);
+        k_superblock(type, block_levels(type, tile, b), block_header(type, tile, b), &xb, 1, &acc);
     }
     _mm512_storeu_ps(y, acc);
 }
 
 /* n tokens (a constant after inlining) against super-blocks [b0, b0 + count) of a tile. */
-TILE_INLINE void k_prefill_group(uint32_t type, const uint8_t *tile, int64_t n_blocks, int64_t b0, int64_t count,
-                                 const uint8_t *x, size_t x_row_bytes, const int n, __m512 *acc) {
-    const size_t level_bytes = k_level_bytes(type), header_bytes = k_header_bytes(type);
-    const uint8_t *headers = tile + (size_t)n_blocks * level_bytes;
+TILE_INLINE void k_prefill_group(uint32_t type, const uint8_t *tile, int64_t b0, int64_t count, const uint8_t *x,
+                                 size_t x_row_bytes, const int n, __m512 *acc) {
     for (int64_t b = b0; b < b0 + count; b++) {
         const cpu_block_q8k *xb[K_TOKEN_GROUP];
         TILE_UNROLL for (int t = 0; t < n; t++) xb[t] = (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes) + b;
-        k_superblock(type, tile + (size_t)b * level_bytes, headers + (size_t)b * header_bytes, xb, n, acc);
+        k_superblock(type, block_levels(type, tile, b), block_header(type, tile, b), xb, n, acc);
     }
 }
 
 #define K_GROUP_CASE_T(count) \
-    case count: k_prefill_group(type, tile, n_blocks, b0, n, xt, x_row_bytes, count, acc_t); break;
+    case count: k_prefill_group(type, tile, b0, n, xt, x_row_bytes, count, acc_t); break;
 
 /* One tile against up to 64 tokens, a few super-blocks (L1-resident) at a time. */
 TILE_INLINE void tile_prefill_k(uint32_t type, const uint8_t *tile, int64_t n_blocks, const uint8_t *x, size_t x_row_bytes,
@@ -387,7 +404,7 @@ TILE_INLINE void tile_gemm_k(uint32_t type, const uint8_t *w, size_t w_row_bytes
             }
         } else {
             for (int64_t t = 0; t < n_tokens; t++)
-                tile_decode_k(type, tile, tile_bytes, n_blocks, (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes),
+                tile_decode_k(type, tile, n_blocks, (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes),
                               y + t * y_stride + r);
         }
     }
