@@ -187,6 +187,14 @@ typedef struct sllm_backend_ops {
                           int64_t first_row, int64_t n_rows, sllm_backend_buffer *out);
     /* Waits until every issued op has finished. */
     sllm_status (*sync)(sllm_backend *backend);
+
+    /* ---- appended entries (check struct_size before use) ---- */
+    /* y[i] = w[i] x (+ bias[i]) for i < n (1..4): matmuls that share their input (Q/K/V,
+     * gate/up) in one call, so the backend can share all their rows among its threads at
+     * once. Results equal n matmul calls. bias may be NULL, as may any bias[i]. */
+    sllm_status (*matmul_group)(sllm_backend *backend, int n, const sllm_backend_weight *w,
+                                const sllm_backend_buffer *const *bias, const sllm_backend_buffer *x,
+                                int64_t n_tokens, sllm_backend_buffer *const *y);
 } sllm_backend_ops;
 
 /* Every backend instance begins with this; implementations embed it as their first

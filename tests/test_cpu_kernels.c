@@ -457,6 +457,60 @@ START_TEST(test_tile16_layout_is_bit_identical_to_rows) {
 }
 END_TEST
 
+/* A group of weights sharing x (Q/K/V, gate/up) gives the bits of separate calls, with
+ * mixed types (two activation formats), layouts and row counts, for 1 and 2 threads. */
+START_TEST(test_matmul_group_equals_separate_calls) {
+    const int64_t n_cols = 512, counts[] = {1, 9};
+    const uint32_t types[] = { GGML_TYPE_Q4_K, GGML_TYPE_Q6_K, GGML_TYPE_F32, GGML_TYPE_Q4_0 };
+    const int64_t rows[] = { 48, 19, 16, 64 };
+    cpu_matmul_weight group[4];
+    void *data[4];
+    float *x = gauss_array(9 * n_cols, 77), *separate[4];
+    for (int i = 0; i < 4; i++) {
+        float *src = gauss_array(rows[i] * n_cols, 50 + (uint64_t)i);
+        data[i] = quantize_matrix(types[i], src, rows[i], n_cols);
+        free(src);
+        cpu_layout layout = cpu_tile16_supported(types[i], rows[i], n_cols) ? CPU_LAYOUT_TILE16 : CPU_LAYOUT_ROWS;
+        if (layout == CPU_LAYOUT_TILE16) {
+            uint64_t row_bytes;
+            ck_assert(ggml_row_size(types[i], n_cols, &row_bytes));
+            void *tiles = malloc((size_t)row_bytes * (size_t)rows[i]);
+            cpu_tile16_pack(types[i], data[i], rows[i], n_cols, tiles);
+            free(data[i]);
+            data[i] = tiles;
+        }
+        group[i] = (cpu_matmul_weight){ types[i], layout, data[i], rows[i], malloc(sizeof(float) * 9 * (size_t)rows[i]) };
+        separate[i] = malloc(sizeof(float) * 9 * (size_t)rows[i]);
+    }
+    ck_assert_int_eq(group[0].layout, CPU_LAYOUT_TILE16);
+    ck_assert_int_eq(group[1].layout, CPU_LAYOUT_ROWS);
+    void *scratch = malloc(cpu_matmul_group_scratch_bytes(group, 4, n_cols, 9));
+    core_threadpool *pool;
+    ck_assert_int_eq(core_threadpool_create(2, &pool), SLLM_OK);
+    for (size_t c = 0; c < 2; c++) {
+        for (int threads = 1; threads <= 2; threads++) {
+            core_threadpool *use = threads == 2 ? pool : NULL;
+            for (int i = 0; i < 4; i++)
+                cpu_matmul_layout_with(NULL, use, types[i], group[i].layout, data[i], rows[i], n_cols, x, counts[c],
+                                       separate[i], scratch);
+            cpu_matmul_group_with(NULL, use, group, 4, n_cols, x, counts[c], scratch);
+            for (int i = 0; i < 4; i++)
+                ck_assert_msg(memcmp(group[i].y, separate[i], sizeof(float) * (size_t)(counts[c] * rows[i])) == 0,
+                              "weight %d (%s), %lld tokens, %d threads: group differs", i, ggml_type_get(types[i])->name,
+                              (long long)counts[c], threads);
+        }
+    }
+    core_threadpool_free(pool);
+    for (int i = 0; i < 4; i++) {
+        free(data[i]);
+        free(group[i].y);
+        free(separate[i]);
+    }
+    free(scratch);
+    free(x);
+}
+END_TEST
+
 START_TEST(test_f32_tail_columns_are_included) {
     float w[2 * 19], x[19], y[2];
     for (int i = 0; i < 19; i++) {
@@ -535,6 +589,7 @@ int main(void) {
     tcase_add_loop_test(matmul, test_simd_kernels_are_bit_identical_to_scalar, 0, N_TYPES);
     tcase_add_loop_test(matmul, test_simd_matches_scalar_across_widths_and_paths, 0, N_TYPES);
     tcase_add_test(matmul, test_f32_tail_columns_are_included);
+    tcase_add_test(matmul, test_matmul_group_equals_separate_calls);
     tcase_add_loop_test(matmul, test_tile16_layout_is_bit_identical_to_rows, 0,
                         (int)(sizeof tile_types / sizeof tile_types[0]));
     suite_add_tcase(suite, matmul);

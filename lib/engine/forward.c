@@ -3,6 +3,7 @@
 #include "engine/forward.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +160,20 @@ typedef struct chunk {
     int64_t pos0;
 } chunk;
 
+/* Matmuls sharing their input in one backend call when the backend has matmul_group
+ * (an appended vtable entry), else one by one: the results are the same. */
+static sllm_status matmul_group(forward_context *ctx, int n, const sllm_backend_weight *w,
+                                const sllm_backend_buffer *const *bias, const sllm_backend_buffer *x, int64_t n_tokens,
+                                sllm_backend_buffer *const *y) {
+    const sllm_backend_ops *ops = ctx->ops;
+    if (ops->struct_size >= offsetof(sllm_backend_ops, matmul_group) + sizeof ops->matmul_group && ops->matmul_group)
+        return ops->matmul_group(ctx->backend, n, w, bias, x, n_tokens, y);
+    sllm_status status = SLLM_OK;
+    for (int i = 0; i < n && status == SLLM_OK; i++)
+        status = ops->matmul(ctx->backend, &w[i], bias ? bias[i] : NULL, x, n_tokens, y[i]);
+    return status;
+}
+
 static sllm_status attention_block(forward_context *ctx, const chunk *c, int64_t il) {
     const model_hparams *hp = ctx->hp;
     const sllm_backend_ops *ops = ctx->ops;
@@ -168,9 +183,12 @@ static sllm_status attention_block(forward_context *ctx, const chunk *c, int64_t
     const sllm_rope_params rope = { (sllm_rope_mode)hp->rope_type, hp->n_rot, hp->rope_freq_base,
                                     hp->rope_freq_scale, ctx->rope_freqs };
     sllm_status status = ops->rms_norm(be, ctx->x, l->attn_norm, n, hp->n_embd, hp->rms_eps, ctx->xn);
-    if (status == SLLM_OK) status = ops->matmul(be, &l->wq, l->bq, ctx->xn, n, ctx->q);
-    if (status == SLLM_OK) status = ops->matmul(be, &l->wk, l->bk, ctx->xn, n, ctx->k);
-    if (status == SLLM_OK) status = ops->matmul(be, &l->wv, l->bv, ctx->xn, n, ctx->v);
+    if (status == SLLM_OK) {
+        const sllm_backend_weight w[] = { l->wq, l->wk, l->wv };
+        const sllm_backend_buffer *bias[] = { l->bq, l->bk, l->bv };
+        sllm_backend_buffer *y[] = { ctx->q, ctx->k, ctx->v };
+        status = matmul_group(ctx, 3, w, bias, ctx->xn, n, y);
+    }
     if (status == SLLM_OK && l->q_norm)
         status = ops->rms_norm(be, ctx->q, l->q_norm, n * hp->n_head, hp->head_dim, hp->rms_eps, ctx->q);
     if (status == SLLM_OK && l->k_norm)
@@ -195,8 +213,11 @@ static sllm_status feed_forward_block(forward_context *ctx, const chunk *c, int6
     const layer_views *l = &ctx->layers[il];
     const int64_t n = c->n_tokens;
     sllm_status status = ops->rms_norm(be, ctx->x, l->ffn_norm, n, hp->n_embd, hp->rms_eps, ctx->xn);
-    if (status == SLLM_OK) status = ops->matmul(be, &l->ffn_gate, NULL, ctx->xn, n, ctx->gate);
-    if (status == SLLM_OK) status = ops->matmul(be, &l->ffn_up, NULL, ctx->xn, n, ctx->up);
+    if (status == SLLM_OK) {
+        const sllm_backend_weight w[] = { l->ffn_gate, l->ffn_up };
+        sllm_backend_buffer *y[] = { ctx->gate, ctx->up };
+        status = matmul_group(ctx, 2, w, NULL, ctx->xn, n, y);
+    }
     if (status == SLLM_OK) status = ops->swiglu(be, ctx->gate, ctx->up, n * hp->n_ff, ctx->gate);
     if (status == SLLM_OK) status = ops->matmul(be, &l->ffn_down, NULL, ctx->gate, n, ctx->proj);
     if (status == SLLM_OK) status = ops->add(be, ctx->x, ctx->proj, n * hp->n_embd);

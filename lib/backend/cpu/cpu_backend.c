@@ -166,20 +166,23 @@ static sllm_status cpu_rms_norm_op(sllm_backend *backend, const sllm_backend_buf
 
 /* Runs cpu_matmul_with on the backend's scratch, growing it only when a batch is larger
  * than any before, so steady-state forward passes allocate nothing. */
+static sllm_status grow_scratch(cpu_backend *cpu, size_t needed) {
+    if (needed <= cpu->matmul_scratch_bytes) return SLLM_OK;
+    void *grown = malloc(needed);
+    if (grown == NULL) return core_fail(SLLM_ERR_OUT_OF_MEMORY, "cpu matmul: cannot allocate %zu bytes of scratch", needed);
+    free(cpu->matmul_scratch);
+    cpu->matmul_scratch = grown;
+    cpu->matmul_scratch_bytes = needed;
+    return SLLM_OK;
+}
+
 static sllm_status run_matmul(sllm_backend *backend, const sllm_backend_weight *w, const void *weight,
                               const float *x, int64_t n_tokens, float *y) {
     uint32_t type = w->type;
     int64_t n_cols = w->n_cols;
     cpu_backend *cpu = (cpu_backend *)backend;
-    size_t needed = cpu_matmul_scratch_bytes(type, n_cols, n_tokens);
-    if (needed > cpu->matmul_scratch_bytes) {
-        void *grown = malloc(needed);
-        if (grown == NULL)
-            return core_fail(SLLM_ERR_OUT_OF_MEMORY, "cpu matmul: cannot allocate %zu bytes of scratch", needed);
-        free(cpu->matmul_scratch);
-        cpu->matmul_scratch = grown;
-        cpu->matmul_scratch_bytes = needed;
-    }
+    sllm_status status = grow_scratch(cpu, cpu_matmul_scratch_bytes(type, n_cols, n_tokens));
+    if (status != SLLM_OK) return status;
     cpu_matmul_layout_with(cpu->kernels, cpu->pool, type, (cpu_layout)w->layout, weight, w->n_rows, n_cols, x,
                            n_tokens, y, cpu->matmul_scratch);
     return SLLM_OK;
@@ -190,18 +193,49 @@ static void add_bias(float *y, const float *bias, int64_t n_tokens, int64_t n_ro
         for (int64_t r = 0; r < n_rows; r++) y[t * n_rows + r] += bias[r];
 }
 
+/* Checks one weight of a matmul against its input, output and bias buffers. */
+static sllm_status check_matmul(const sllm_backend_weight *w, const sllm_backend_buffer *bias,
+                                const sllm_backend_buffer *x, int64_t n_tokens, const sllm_backend_buffer *y,
+                                const void **data) {
+    sllm_status status = weight_data(w, "matmul", data);
+    if (status == SLLM_OK) status = check_floats(x, n_tokens * w->n_cols, "matmul", "x");
+    if (status == SLLM_OK) status = check_floats(y, n_tokens * w->n_rows, "matmul", "y");
+    if (status == SLLM_OK && bias) status = check_floats(bias, w->n_rows, "matmul", "bias");
+    return status;
+}
+
 static sllm_status cpu_matmul_op(sllm_backend *backend, const sllm_backend_weight *w,
                                  const sllm_backend_buffer *bias, const sllm_backend_buffer *x, int64_t n_tokens,
                                  sllm_backend_buffer *y) {
     const void *data;
-    sllm_status status = weight_data(w, "matmul", &data);
-    if (status == SLLM_OK) status = check_floats(x, n_tokens * w->n_cols, "matmul", "x");
-    if (status == SLLM_OK) status = check_floats(y, n_tokens * w->n_rows, "matmul", "y");
-    if (status == SLLM_OK && bias) status = check_floats(bias, w->n_rows, "matmul", "bias");
+    sllm_status status = check_matmul(w, bias, x, n_tokens, y, &data);
     if (status != SLLM_OK) return status;
     status = run_matmul(backend, w, data, cfloats(x), n_tokens, floats(y));
     if (status == SLLM_OK && bias) add_bias(floats(y), cfloats(bias), n_tokens, w->n_rows);
     return status;
+}
+
+static sllm_status cpu_matmul_group_op(sllm_backend *backend, int n, const sllm_backend_weight *w,
+                                       const sllm_backend_buffer *const *bias, const sllm_backend_buffer *x,
+                                       int64_t n_tokens, sllm_backend_buffer *const *y) {
+    if (n < 1 || n > CPU_MATMUL_GROUP_MAX)
+        return core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu matmul_group: %d weights (1 to %d)", n, CPU_MATMUL_GROUP_MAX);
+    cpu_matmul_weight group[CPU_MATMUL_GROUP_MAX];
+    for (int i = 0; i < n; i++) {
+        const void *data;
+        sllm_status status = check_matmul(&w[i], bias ? bias[i] : NULL, x, n_tokens, y[i], &data);
+        if (status == SLLM_OK && w[i].n_cols != w[0].n_cols)
+            status = core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu matmul_group: weights differ in width");
+        if (status != SLLM_OK) return status;
+        group[i] = (cpu_matmul_weight){ w[i].type, (cpu_layout)w[i].layout, data, w[i].n_rows, floats(y[i]) };
+    }
+    cpu_backend *cpu = (cpu_backend *)backend;
+    sllm_status status = grow_scratch(cpu, cpu_matmul_group_scratch_bytes(group, n, w[0].n_cols, n_tokens));
+    if (status != SLLM_OK) return status;
+    cpu_matmul_group_with(cpu->kernels, cpu->pool, group, n, w[0].n_cols, cfloats(x), n_tokens, cpu->matmul_scratch);
+    for (int i = 0; i < n; i++)
+        if (bias && bias[i]) add_bias(floats(y[i]), cfloats(bias[i]), n_tokens, w[i].n_rows);
+    return SLLM_OK;
 }
 
 static sllm_status cpu_rope_op(sllm_backend *backend, sllm_backend_buffer *x, int64_t n_tokens, int64_t n_heads,
@@ -317,6 +351,7 @@ static const sllm_backend_ops cpu_ops_table = {
     .add = cpu_add_op,
     .logits = cpu_logits_op,
     .sync = cpu_sync,
+    .matmul_group = cpu_matmul_group_op,
 };
 
 sllm_status cpu_backend_create(int n_threads, sllm_backend **out) {

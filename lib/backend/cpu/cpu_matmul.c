@@ -24,20 +24,32 @@
 #include "backend/cpu/cpu_quant.h"
 #include "backend/cpu/cpu_tile.h"
 
-enum { CPU_ROW_UNIT = 16, CPU_TOKEN_CHUNK = 64, CPU_CHUNKS_PER_THREAD = 8 };
+enum { CPU_ROW_UNIT = 16, CPU_TOKEN_CHUNK = 64, CPU_CHUNKS_PER_THREAD = 8, CPU_ACT_FORMATS = 3 };
 
-typedef struct matmul_task {
-    cpu_gemm_fn gemm;
-    cpu_gemm_fn row_gemm;   /* tile16 weights without a tile kernel: unpack, then this */
+/* One weight matrix of a task. */
+typedef struct matmul_part {
+    cpu_gemm_fn gemm;       /* NULL: tile16 on a table without tile kernels, via row_gemm */
+    cpu_gemm_fn row_gemm;
     uint32_t weight_type;
     const uint8_t *w;
     size_t w_row_bytes;
-    int64_t n_rows, n_cols, n_tokens;
-    const float *x_f32;
-    const uint8_t *x;       /* activations in the kernel's format */
+    int64_t n_rows;
+    const uint8_t *x;       /* the activations in this weight type's format */
     size_t x_row_bytes;
     float *y;
-    atomic_llong next_unit;     /* the next row unit no thread has claimed */
+    int64_t chunk_units;    /* row units per claimed chunk */
+    int64_t first_chunk;    /* this part's chunks are [first_chunk, next part's) */
+} matmul_part;
+
+/* Several weights against the same activations, in one pass of the thread pool. */
+typedef struct matmul_task {
+    matmul_part parts[CPU_MATMUL_GROUP_MAX];
+    int n_parts;
+    int64_t n_cols, n_tokens;
+    const float *x_f32;
+    uint8_t *act[CPU_ACT_FORMATS];      /* quantized activations per format (or NULL) */
+    int64_t n_chunks;
+    atomic_llong next_chunk;            /* the next chunk no thread has claimed */
 } matmul_task;
 
 static void split_range(int64_t n_units, int thread_index, int n_threads, int64_t *begin,
@@ -47,12 +59,15 @@ static void split_range(int64_t n_units, int thread_index, int n_threads, int64_
 }
 
 static void quantize_tokens(const matmul_task *task, int64_t t_begin, int64_t t_end) {
-    cpu_act_format format = cpu_act_format_of(task->weight_type);
-    for (int64_t t = t_begin; t < t_end; t++) {
-        const float *x = task->x_f32 + t * task->n_cols;
-        uint8_t *out = (uint8_t *)task->x + (size_t)t * task->x_row_bytes;
-        if (format == CPU_ACT_Q8A) cpu_quantize_act_q8a(x, (cpu_block_q8a *)out, task->n_cols);
-        else cpu_quantize_act_q8k(x, (cpu_block_q8k *)out, task->n_cols);
+    for (int format = CPU_ACT_Q8A; format < CPU_ACT_FORMATS; format++) {
+        if (task->act[format] == NULL) continue;
+        size_t row_bytes = cpu_act_row_bytes((cpu_act_format)format, task->n_cols);
+        for (int64_t t = t_begin; t < t_end; t++) {
+            const float *x = task->x_f32 + t * task->n_cols;
+            uint8_t *out = task->act[format] + (size_t)t * row_bytes;
+            if (format == CPU_ACT_Q8A) cpu_quantize_act_q8a(x, (cpu_block_q8a *)out, task->n_cols);
+            else cpu_quantize_act_q8k(x, (cpu_block_q8k *)out, task->n_cols);
+        }
     }
 }
 
@@ -63,35 +78,37 @@ static void quantize_task(void *context, int thread_index, int n_threads) {
     quantize_tokens(task, begin, end);
 }
 
-/* Rows [row_begin, row_end) against every token of the task. */
-static void matmul_rows(const matmul_task *task, int64_t row_begin, int64_t row_end) {
+/* Rows [row_begin, row_end) of one part against every token of the task. */
+static void matmul_rows(const matmul_task *task, const matmul_part *part, int64_t row_begin, int64_t row_end) {
     for (int64_t t = 0; t < task->n_tokens; t += CPU_TOKEN_CHUNK) {
         int64_t n_chunk = task->n_tokens - t < CPU_TOKEN_CHUNK ? task->n_tokens - t : CPU_TOKEN_CHUNK;
-        const uint8_t *w = task->w + (size_t)row_begin * task->w_row_bytes;
-        const uint8_t *x = task->x + (size_t)t * task->x_row_bytes;
-        float *y = task->y + t * task->n_rows + row_begin;
-        if (task->gemm != NULL)
-            task->gemm(w, task->w_row_bytes, row_end - row_begin, x, task->x_row_bytes, n_chunk, task->n_cols, y,
-                       task->n_rows);
+        const uint8_t *w = part->w + (size_t)row_begin * part->w_row_bytes;
+        const uint8_t *x = part->x + (size_t)t * part->x_row_bytes;
+        float *y = part->y + t * part->n_rows + row_begin;
+        if (part->gemm != NULL)
+            part->gemm(w, part->w_row_bytes, row_end - row_begin, x, part->x_row_bytes, n_chunk, task->n_cols, y,
+                       part->n_rows);
         else    /* tile16 on a table without tile kernels (the scalar table, tests) */
-            cpu_tile16_gemm_via_rows(task->weight_type, task->row_gemm, w, task->w_row_bytes, row_end - row_begin, x,
-                                     task->x_row_bytes, n_chunk, task->n_cols, y, task->n_rows);
+            cpu_tile16_gemm_via_rows(part->weight_type, part->row_gemm, w, part->w_row_bytes, row_end - row_begin, x,
+                                     part->x_row_bytes, n_chunk, task->n_cols, y, part->n_rows);
     }
 }
 
-/* Threads claim chunks of row units from a shared counter, so a thread slowed down (by
- * the other's memory traffic, an interrupt) leaves its rows to the others instead of
- * making them wait; which thread computes a row never changes its value. */
+/* Threads claim chunks of row units from a shared counter (over all parts), so a thread
+ * slowed down (by the other's memory traffic, an interrupt) leaves its rows to the
+ * others instead of making them wait; which thread computes a row never changes its
+ * value. */
 static void matmul_task_run(void *context, int thread_index, int n_threads) {
     matmul_task *task = context;
-    const int64_t n_units = (task->n_rows + CPU_ROW_UNIT - 1) / CPU_ROW_UNIT;
-    int64_t chunk = n_units / ((int64_t)n_threads * CPU_CHUNKS_PER_THREAD);
-    if (chunk < 1) chunk = 1;
     for (;;) {
-        int64_t unit = atomic_fetch_add_explicit(&task->next_unit, chunk, memory_order_relaxed);
-        if (unit >= n_units) return;
-        int64_t row_begin = unit * CPU_ROW_UNIT, row_end = (unit + chunk) * CPU_ROW_UNIT;
-        matmul_rows(task, row_begin, row_end < task->n_rows ? row_end : task->n_rows);
+        int64_t chunk = atomic_fetch_add_explicit(&task->next_chunk, 1, memory_order_relaxed);
+        if (chunk >= task->n_chunks) return;
+        int i = task->n_parts - 1;
+        while (task->parts[i].first_chunk > chunk) i--;
+        const matmul_part *part = &task->parts[i];
+        int64_t row_begin = (chunk - part->first_chunk) * part->chunk_units * CPU_ROW_UNIT;
+        int64_t row_end = row_begin + part->chunk_units * CPU_ROW_UNIT;
+        matmul_rows(task, part, row_begin, row_end < part->n_rows ? row_end : part->n_rows);
     }
 }
 
@@ -99,6 +116,63 @@ size_t cpu_matmul_scratch_bytes(uint32_t weight_type, int64_t n_cols, int64_t n_
     cpu_act_format format = cpu_act_format_of(weight_type);
     if (format == CPU_ACT_F32) return 0;
     return cpu_act_row_bytes(format, n_cols) * (size_t)n_tokens;
+}
+
+size_t cpu_matmul_group_scratch_bytes(const cpu_matmul_weight *weights, int n, int64_t n_cols, int64_t n_tokens) {
+    size_t per_format[CPU_ACT_FORMATS] = { 0 }, total = 0;
+    for (int i = 0; i < n; i++)
+        per_format[cpu_act_format_of(weights[i].type)] = cpu_matmul_scratch_bytes(weights[i].type, n_cols, n_tokens);
+    for (int f = 0; f < CPU_ACT_FORMATS; f++) total += per_format[f];
+    return total;
+}
+
+static void init_part(const cpu_kernels *kernels, const cpu_matmul_weight *weight, int64_t n_cols, const matmul_task *task,
+                      int n_threads, matmul_part *part) {
+    cpu_gemm_fn row_gemm = kernels->gemm[weight->type];
+    if (row_gemm == NULL) row_gemm = cpu_kernels_scalar()->gemm[weight->type];
+    uint64_t w_row_bytes = 0;
+    ggml_row_size(weight->type, n_cols, &w_row_bytes);
+    cpu_act_format format = cpu_act_format_of(weight->type);
+    int64_t n_units = (weight->n_rows + CPU_ROW_UNIT - 1) / CPU_ROW_UNIT;
+    int64_t chunk_units = n_units / ((int64_t)n_threads * CPU_CHUNKS_PER_THREAD);
+    *part = (matmul_part){
+        .gemm = weight->layout == CPU_LAYOUT_TILE16 ? kernels->gemm_tile16[weight->type] : row_gemm,
+        .row_gemm = row_gemm, .weight_type = weight->type, .w = weight->data, .w_row_bytes = (size_t)w_row_bytes,
+        .n_rows = weight->n_rows, .x = format == CPU_ACT_F32 ? (const uint8_t *)task->x_f32 : task->act[format],
+        .x_row_bytes = cpu_act_row_bytes(format, n_cols), .y = weight->y,
+        .chunk_units = chunk_units < 1 ? 1 : chunk_units,
+    };
+}
+
+void cpu_matmul_group_with(const cpu_kernels *kernels, core_threadpool *pool, const cpu_matmul_weight *weights, int n,
+                           int64_t n_cols, const float *x, int64_t n_tokens, void *scratch) {
+    if (kernels == NULL) {
+        cpu_features features = cpu_features_detect();
+        kernels = cpu_kernels_best(&features);
+    }
+    matmul_task task = { .n_parts = n, .n_cols = n_cols, .n_tokens = n_tokens, .x_f32 = x };
+    uint8_t *next = scratch;
+    int any_quantized = 0;
+    for (int i = 0; i < n; i++) {
+        cpu_act_format format = cpu_act_format_of(weights[i].type);
+        if (format == CPU_ACT_F32 || task.act[format] != NULL) continue;
+        task.act[format] = next;
+        next += cpu_matmul_scratch_bytes(weights[i].type, n_cols, n_tokens);
+        any_quantized = 1;
+    }
+    int n_threads = core_threadpool_size(pool);
+    for (int i = 0; i < n; i++) {
+        init_part(kernels, &weights[i], n_cols, &task, n_threads, &task.parts[i]);
+        task.parts[i].first_chunk = task.n_chunks;
+        int64_t n_units = (weights[i].n_rows + CPU_ROW_UNIT - 1) / CPU_ROW_UNIT;
+        task.n_chunks += (n_units + task.parts[i].chunk_units - 1) / task.parts[i].chunk_units;
+    }
+    if (any_quantized) {
+        /* One token's quantization is cheap; a thread hand-off only pays for many. */
+        if (n_tokens >= 4) core_threadpool_run(pool, quantize_task, &task);
+        else quantize_tokens(&task, 0, n_tokens);
+    }
+    core_threadpool_run(pool, matmul_task_run, &task);
 }
 
 void cpu_matmul_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t weight_type,
@@ -111,28 +185,8 @@ void cpu_matmul_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t
 void cpu_matmul_layout_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t weight_type,
                             cpu_layout layout, const void *weight, int64_t n_rows, int64_t n_cols, const float *x,
                             int64_t n_tokens, float *y, void *scratch) {
-    if (kernels == NULL) {
-        cpu_features features = cpu_features_detect();
-        kernels = cpu_kernels_best(&features);
-    }
-    cpu_gemm_fn row_gemm = kernels->gemm[weight_type];
-    if (row_gemm == NULL) row_gemm = cpu_kernels_scalar()->gemm[weight_type];
-    cpu_gemm_fn gemm = layout == CPU_LAYOUT_TILE16 ? kernels->gemm_tile16[weight_type] : row_gemm;
-    uint64_t w_row_bytes = 0;
-    ggml_row_size(weight_type, n_cols, &w_row_bytes);
-    cpu_act_format format = cpu_act_format_of(weight_type);
-    matmul_task task = {
-        .gemm = gemm, .row_gemm = row_gemm, .weight_type = weight_type, .w = weight, .w_row_bytes = (size_t)w_row_bytes,
-        .n_rows = n_rows, .n_cols = n_cols, .n_tokens = n_tokens, .x_f32 = x,
-        .x = format == CPU_ACT_F32 ? (const uint8_t *)x : scratch,
-        .x_row_bytes = cpu_act_row_bytes(format, n_cols), .y = y,
-    };
-    if (format != CPU_ACT_F32) {
-        /* One token's quantization is cheap; a thread hand-off only pays for many. */
-        if (n_tokens >= 4) core_threadpool_run(pool, quantize_task, &task);
-        else quantize_tokens(&task, 0, n_tokens);
-    }
-    core_threadpool_run(pool, matmul_task_run, &task);
+    cpu_matmul_weight one = { weight_type, layout, weight, n_rows, y };
+    cpu_matmul_group_with(kernels, pool, &one, 1, n_cols, x, n_tokens, scratch);
 }
 
 void cpu_matmul(core_threadpool *pool, uint32_t weight_type, const void *weight,

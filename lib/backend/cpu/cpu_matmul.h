@@ -30,6 +30,26 @@ void cpu_matmul_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t
                      const void *weight, int64_t n_rows, int64_t n_cols, const float *x,
                      int64_t n_tokens, float *y, void *scratch);
 
+/* One weight of a group: n_rows x (the group's n_cols) in `type` and `layout`; y gets
+ * n_tokens rows of n_rows floats. */
+enum { CPU_MATMUL_GROUP_MAX = 4 };
+typedef struct cpu_matmul_weight {
+    uint32_t type;
+    cpu_layout layout;
+    const void *data;
+    int64_t n_rows;
+    float *y;
+} cpu_matmul_weight;
+
+/* Bytes of scratch cpu_matmul_group_with needs (one activation copy per format). */
+size_t cpu_matmul_group_scratch_bytes(const cpu_matmul_weight *weights, int n, int64_t n_cols, int64_t n_tokens);
+
+/* n (1..CPU_MATMUL_GROUP_MAX) weights against the same x in one pass of the pool (Q/K/V,
+ * gate/up): x is quantized once per format and the threads share out all the rows, so
+ * small matrices cost no barrier of their own. Same results as n cpu_matmul_with calls. */
+void cpu_matmul_group_with(const cpu_kernels *kernels, core_threadpool *pool, const cpu_matmul_weight *weights, int n,
+                           int64_t n_cols, const float *x, int64_t n_tokens, void *scratch);
+
 /* cpu_matmul_with for weights in `layout` (tile16: cpu_tile.h; n_rows a multiple of 16). */
 void cpu_matmul_layout_with(const cpu_kernels *kernels, core_threadpool *pool, uint32_t weight_type,
                             cpu_layout layout, const void *weight, int64_t n_rows, int64_t n_cols, const float *x,
