@@ -129,7 +129,8 @@ typedef struct sllm_backend_ops {
     sllm_status (*buffer_alloc)(sllm_backend *backend, size_t bytes, sllm_backend_buffer **out);
     /* A read-only buffer with the contents of host memory [host, host + bytes), which
      * the caller keeps alive and unchanged for the buffer's lifetime (an mmap'd GGUF data
-     * section). CPU: zero-copy. A GPU backend copies it to device memory. */
+     * section, or the model's huge-page copy of it). CPU: zero-copy. A GPU backend copies
+     * it to device memory. */
     sllm_status (*buffer_map_host)(sllm_backend *backend, const void *host, size_t bytes,
                                    sllm_backend_buffer **out);
     void (*buffer_free)(sllm_backend *backend, sllm_backend_buffer *buffer);

@@ -6,7 +6,9 @@
 
 #include "model/hparams.h"
 
-/* One weight, zero-copy into the mapped file. data == NULL: absent (optional tensor).
+/* One weight: into the mapped file, or into the model's huge-page copy after
+ * model_weights_copy_in (which also moves `offset` and may set `layout`). data == NULL:
+ * absent (optional tensor).
  * Matrices are n_rows rows of n_cols elements (GGUF dims[0] = n_cols); vectors have
  * n_rows == 1. */
 typedef struct model_tensor {
@@ -15,7 +17,7 @@ typedef struct model_tensor {
     uint32_t type;          /* ggml type id */
     int64_t n_cols;
     int64_t n_rows;
-    uint64_t offset;        /* from the start of the GGUF data section */
+    uint64_t offset;        /* from weights->data (the GGUF data section, or the copy) */
     uint64_t size_bytes;
     int layout;             /* sllm_weight_layout: ROWS unless repacked at load */
 } model_tensor;

@@ -1,5 +1,6 @@
-/* The CPU backend's vtable: buffers are host memory (weights zero-copy into the mmap),
- * ops call the kernels in cpu_matmul.c and cpu_ops.c on the backend's thread pool. */
+/* The CPU backend's vtable: buffers are host memory (weights zero-copy into the model's
+ * memory, its huge-page copy or the mmap'd file), ops call the kernels in cpu_matmul.c
+ * and cpu_ops.c on the backend's thread pool. */
 #include "backend/cpu/cpu_backend.h"
 
 #include <stdlib.h>
