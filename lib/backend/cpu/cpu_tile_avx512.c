@@ -190,37 +190,6 @@ TILE_INLINE void tile_prefill(uint32_t type, const uint8_t *tile, int64_t n_bloc
     for (int64_t t = 0; t < n_tokens; t++) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
-TILE_INLINE void tile_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
-                           size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
-    const int64_t n_blocks = n_cols / 32;
-    const size_t tile_bytes = w_row_bytes * CPU_TILE_ROWS;
-    for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS) {
-        const uint8_t *tile = w + (size_t)(r / CPU_TILE_ROWS) * tile_bytes;
-        if (n_tokens >= PREFILL_MIN_TOKENS) {
-            for (int64_t t0 = 0; t0 < n_tokens; t0 += 64) {
-                int64_t nt = n_tokens - t0 < 64 ? n_tokens - t0 : 64;
-                tile_prefill(type, tile, n_blocks, x + (size_t)t0 * x_row_bytes, x_row_bytes, nt, y + t0 * y_stride + r,
-                             y_stride);
-            }
-        } else {
-            for (int64_t t = 0; t < n_tokens; t++)
-                tile_decode(type, tile, n_blocks, (const cpu_block_q8a *)(x + (size_t)t * x_row_bytes),
-                            y + t * y_stride + r);
-        }
-    }
-}
-
-#define TILE_GEMM(name, type)                                                                              \
-    void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x, size_t x_row_bytes, \
-                     int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {                       \
-        tile_gemm(type, w, w_row_bytes, n_rows, x, x_row_bytes, n_tokens, n_cols, y, y_stride);           \
-    }
-
-TILE_GEMM(cpu_tile16_avx512_q4_0, GGML_TYPE_Q4_0)
-TILE_GEMM(cpu_tile16_avx512_q4_1, GGML_TYPE_Q4_1)
-TILE_GEMM(cpu_tile16_avx512_q8_0, GGML_TYPE_Q8_0)
-
-
 /* ---- K-quants (Q4_K, Q6_K): one 256-element super-block of a tile per step ---------- */
 
 TILE_INLINE __m512i act_word_k(const cpu_block_q8k *x, int element) {
@@ -390,34 +359,45 @@ TILE_INLINE void tile_prefill_k(uint32_t type, const uint8_t *tile, int64_t n_bl
     for (int64_t t = 0; t < n_tokens; t++) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
-TILE_INLINE void tile_gemm_k(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
-                             size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+/* ---- the kernels: every tile of the rows, decode or prefill by token count ----------- */
+
+TILE_INLINE int is_k_quant(uint32_t type) { return type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q6_K; }
+
+TILE_INLINE void tile_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
+                           size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    const int64_t n_blocks = n_cols / (is_k_quant(type) ? 256 : 32);
     const size_t tile_bytes = w_row_bytes * CPU_TILE_ROWS;
-    const int64_t n_blocks = n_cols / 256;
     for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS) {
         const uint8_t *tile = w + (size_t)(r / CPU_TILE_ROWS) * tile_bytes;
         if (n_tokens >= PREFILL_MIN_TOKENS) {
             for (int64_t t0 = 0; t0 < n_tokens; t0 += 64) {
                 int64_t nt = n_tokens - t0 < 64 ? n_tokens - t0 : 64;
-                tile_prefill_k(type, tile, n_blocks, x + (size_t)t0 * x_row_bytes, x_row_bytes, nt, y + t0 * y_stride + r,
-                               y_stride);
+                const uint8_t *xt = x + (size_t)t0 * x_row_bytes;
+                float *yt = y + t0 * y_stride + r;
+                if (is_k_quant(type)) tile_prefill_k(type, tile, n_blocks, xt, x_row_bytes, nt, yt, y_stride);
+                else tile_prefill(type, tile, n_blocks, xt, x_row_bytes, nt, yt, y_stride);
             }
         } else {
-            for (int64_t t = 0; t < n_tokens; t++)
-                tile_decode_k(type, tile, n_blocks, (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes),
-                              y + t * y_stride + r);
+            for (int64_t t = 0; t < n_tokens; t++) {
+                const uint8_t *xt = x + (size_t)t * x_row_bytes;
+                if (is_k_quant(type)) tile_decode_k(type, tile, n_blocks, (const cpu_block_q8k *)xt, y + t * y_stride + r);
+                else tile_decode(type, tile, n_blocks, (const cpu_block_q8a *)xt, y + t * y_stride + r);
+            }
         }
     }
 }
 
-#define TILE_GEMM_K(name, type)                                                                            \
+#define TILE_GEMM(name, type)                                                                              \
     void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x, size_t x_row_bytes, \
               int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {                             \
-        tile_gemm_k(type, w, w_row_bytes, n_rows, x, x_row_bytes, n_tokens, n_cols, y, y_stride);         \
+        tile_gemm(type, w, w_row_bytes, n_rows, x, x_row_bytes, n_tokens, n_cols, y, y_stride);           \
     }
 
-TILE_GEMM_K(cpu_tile16_avx512_q4_K, GGML_TYPE_Q4_K)
-TILE_GEMM_K(cpu_tile16_avx512_q6_K, GGML_TYPE_Q6_K)
+TILE_GEMM(cpu_tile16_avx512_q4_0, GGML_TYPE_Q4_0)
+TILE_GEMM(cpu_tile16_avx512_q4_1, GGML_TYPE_Q4_1)
+TILE_GEMM(cpu_tile16_avx512_q8_0, GGML_TYPE_Q8_0)
+TILE_GEMM(cpu_tile16_avx512_q4_K, GGML_TYPE_Q4_K)
+TILE_GEMM(cpu_tile16_avx512_q6_K, GGML_TYPE_Q6_K)
 
 #if defined(__clang__)
 #pragma clang attribute pop
