@@ -3,10 +3,23 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
 static size_t round_up(size_t bytes, size_t unit) { return (bytes + unit - 1) / unit * unit; }
+
+/* MADV_HUGEPAGE succeeds even when the kernel's THP mode is "never"; the mode says
+ * whether huge pages can back the range at all. */
+static int thp_mode_allows_madvise(void) {
+    FILE *file = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (file == NULL) return 1;    /* unknown: trust madvise */
+    char mode[128] = { 0 };
+    size_t n = fread(mode, 1, sizeof mode - 1, file);
+    fclose(file);
+    mode[n] = 0;
+    return strstr(mode, "[never]") == NULL;
+}
 
 sllm_status core_region_alloc(size_t bytes, core_region *out) {
     memset(out, 0, sizeof *out);
@@ -24,7 +37,7 @@ sllm_status core_region_alloc(size_t bytes, core_region *out) {
     size_t tail = (size_t)(raw + span - (aligned + mapped));
     if (tail > 0) munmap(aligned + mapped, tail);
 #ifdef MADV_HUGEPAGE
-    out->huge = madvise(aligned, mapped, MADV_HUGEPAGE) == 0;
+    out->huge = madvise(aligned, mapped, MADV_HUGEPAGE) == 0 && thp_mode_allows_madvise();
 #endif
     out->data = aligned;
     out->bytes = bytes;
