@@ -6,11 +6,13 @@
  * sum, zero point removed through the activation block's sum, then one fmaf per block in
  * block order), the lanes being 16 independent chains, so results are bit-identical to
  * the row-layout kernels and to the scalar table.
- *  - decode (under 4 tokens): the matrix is one linear stream (tiles are contiguous);
- *    every cache line is prefetched a fixed distance ahead, which is what lets 2 cores
- *    reach the memory's streaming bandwidth (demand misses alone stall at ~60% of it).
- *  - prefill: a tile's levels are read per chunk of blocks (L1-resident) for groups of
- *    8 tokens, each token broadcasting 4 activation bytes per load. */
+ *  - decode (under 4 tokens): the matrix is one linear stream (tiles are contiguous,
+ *    each block group's scales follow its levels); every cache line is prefetched a
+ *    fixed distance ahead, which is what lets 2 cores reach the memory's streaming
+ *    bandwidth.
+ *  - prefill: a tile's blocks are read per chunk (L1-resident) for groups of 8 tokens
+ *    (K-quants: 4 super-blocks, 4 tokens), each token broadcasting 4 activation bytes
+ *    per load. */
 #include "backend/cpu/cpu_tile_avx512.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -32,10 +34,11 @@
 
 #define TILE_INLINE static inline __attribute__((always_inline))
 
-/* Decode prefetches every line of the stream 2 KiB ahead into L2 (T1). Measured with
- * bench_matmul on the 2-core VM (whose memory bandwidth itself varies from run to run):
- * T1 beat T0 (L1 has fewer miss buffers) and 2 KiB beat 8 KiB; build with
- * -DTILE_PREFETCH_HINT=... -DTILE_PREFETCH_BYTES=... to measure other choices. */
+/* Decode prefetches every line of the stream 2 KiB ahead (K-quants 4 KiB: at least one
+ * super-block) into L2 (T1). Measured with bench_matmul on the 2-core VM (whose memory
+ * bandwidth itself varies from run to run): T1 did at least as well as T0 and 2 KiB
+ * better than 8 KiB; build with -DTILE_PREFETCH_HINT=... -DTILE_PREFETCH_BYTES=...
+ * -DK_PREFETCH_BYTES=... to measure other choices. */
 #ifndef TILE_PREFETCH_HINT
 #define TILE_PREFETCH_HINT _MM_HINT_T1
 #endif
