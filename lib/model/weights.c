@@ -153,21 +153,3 @@ void model_weights_free(model_weights *weights) {
     weights->layers = NULL;
     weights->n_layers = 0;
 }
-
-static uint64_t row_bytes(const model_tensor *tensor) {
-    return tensor->n_rows > 0 ? tensor->size_bytes / (uint64_t)tensor->n_rows : 0;
-}
-
-uint64_t model_weights_bytes_per_token(const model_weights *weights) {
-    uint64_t total = row_bytes(&weights->token_embd) + weights->output.size_bytes + weights->output_norm.size_bytes;
-    for (int64_t il = 0; il < weights->n_layers; il++) {
-        const model_layer *layer = &weights->layers[il];
-        const model_tensor *parts[] = {
-            &layer->attn_norm, &layer->wq, &layer->wk, &layer->wv, &layer->wo, &layer->bq, &layer->bk,
-            &layer->bv, &layer->bo, &layer->q_norm, &layer->k_norm, &layer->ffn_norm, &layer->ffn_gate,
-            &layer->ffn_up, &layer->ffn_down,
-        };
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) total += parts[i]->size_bytes;
-    }
-    return total;
-}

@@ -50,7 +50,4 @@ typedef struct model_weights {
 sllm_status model_weights_bind(const gguf_file *gguf, const model_hparams *hp, model_weights *out);
 void model_weights_free(model_weights *weights);
 
-/* Bytes of weights one decode step reads (every matrix once, plus one embedding row). */
-uint64_t model_weights_bytes_per_token(const model_weights *weights);
-
 #endif

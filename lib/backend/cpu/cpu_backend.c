@@ -165,8 +165,8 @@ static sllm_status cpu_rms_norm_op(sllm_backend *backend, const sllm_backend_buf
     return SLLM_OK;
 }
 
-/* Runs cpu_matmul_with on the backend's scratch, growing it only when a batch is larger
- * than any before, so steady-state forward passes allocate nothing. */
+/* Grows the activation scratch only when a batch is larger than any before, so
+ * steady-state forward passes allocate nothing. */
 static sllm_status grow_scratch(cpu_backend *cpu, size_t needed) {
     if (needed <= cpu->matmul_scratch_bytes) return SLLM_OK;
     void *grown = malloc(needed);
@@ -177,16 +177,20 @@ static sllm_status grow_scratch(cpu_backend *cpu, size_t needed) {
     return SLLM_OK;
 }
 
+/* Every matmul of the backend: one or more weights (already checked) against x. */
+static sllm_status run_group(sllm_backend *backend, const cpu_matmul_weight *group, int n, int64_t n_cols,
+                             const float *x, int64_t n_tokens) {
+    cpu_backend *cpu = (cpu_backend *)backend;
+    sllm_status status = grow_scratch(cpu, cpu_matmul_group_scratch_bytes(group, n, n_cols, n_tokens));
+    if (status != SLLM_OK) return status;
+    cpu_matmul_group_with(cpu->kernels, cpu->pool, group, n, n_cols, x, n_tokens, cpu->matmul_scratch);
+    return SLLM_OK;
+}
+
 static sllm_status run_matmul(sllm_backend *backend, const sllm_backend_weight *w, const void *weight,
                               const float *x, int64_t n_tokens, float *y) {
-    uint32_t type = w->type;
-    int64_t n_cols = w->n_cols;
-    cpu_backend *cpu = (cpu_backend *)backend;
-    sllm_status status = grow_scratch(cpu, cpu_matmul_scratch_bytes(type, n_cols, n_tokens));
-    if (status != SLLM_OK) return status;
-    cpu_matmul_layout_with(cpu->kernels, cpu->pool, type, (cpu_layout)w->layout, weight, w->n_rows, n_cols, x,
-                           n_tokens, y, cpu->matmul_scratch);
-    return SLLM_OK;
+    cpu_matmul_weight one = { w->type, (cpu_layout)w->layout, weight, w->n_rows, y };
+    return run_group(backend, &one, 1, w->n_cols, x, n_tokens);
 }
 
 static void add_bias(float *y, const float *bias, int64_t n_tokens, int64_t n_rows) {
@@ -230,10 +234,8 @@ static sllm_status cpu_matmul_group_op(sllm_backend *backend, int n, const sllm_
         if (status != SLLM_OK) return status;
         group[i] = (cpu_matmul_weight){ w[i].type, (cpu_layout)w[i].layout, data, w[i].n_rows, floats(y[i]) };
     }
-    cpu_backend *cpu = (cpu_backend *)backend;
-    sllm_status status = grow_scratch(cpu, cpu_matmul_group_scratch_bytes(group, n, w[0].n_cols, n_tokens));
+    sllm_status status = run_group(backend, group, n, w[0].n_cols, cfloats(x), n_tokens);
     if (status != SLLM_OK) return status;
-    cpu_matmul_group_with(cpu->kernels, cpu->pool, group, n, w[0].n_cols, cfloats(x), n_tokens, cpu->matmul_scratch);
     for (int i = 0; i < n; i++)
         if (bias && bias[i]) add_bias(floats(y[i]), cfloats(bias[i]), n_tokens, w[i].n_rows);
     return SLLM_OK;
