@@ -148,8 +148,65 @@ static void scalar_attend_row(const cpu_attention_args *args, int64_t kv_head, i
     for (int64_t d = 0; d < head_dim; d++) out[d] = acc[d] * inv;
 }
 
+static void load_row_bf16(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t pos, float *row) {
+    load_row(args, kv, kv_head, pos, row);
+    for (int64_t d = 0; d < args->layout->head_dim; d++) row[d] = cpu_bf16_round(row[d]);
+}
+
+/* The bf16-product sequence (cpu_attention_in_bf16) for one query row. It is the float
+ * sequence above with every operand of a product rounded to bf16, every result flushed
+ * when denormal (f below), and the products taken in vdpbf16ps's pair order: q.k runs
+ * over dimension pairs (2i, 2i+1) as d = 2i+1 then 2i, and the value sum over key pairs
+ * (16j + 2i, 16j + 2i + 1) as the odd key then the even one. The weights are rounded to
+ * bf16 before they enter both the running sum and the value sum. */
+static void scalar_attend_row_bf16(const cpu_attention_args *args, int64_t kv_head, int64_t row) {
+#define f cpu_flush_denormal
+    const int64_t head_dim = args->layout->head_dim, group = args->n_heads / args->layout->n_kv_heads;
+    const int64_t token = row / group, head = kv_head * group + row % group, last = args->pos0 + token;
+    const float *q_row = args->q + (token * args->n_heads + head) * head_dim;
+    float q[CPU_MAX_HEAD_DIM], acc[CPU_MAX_HEAD_DIM], key[CPU_MAX_HEAD_DIM], value[CPU_MAX_HEAD_DIM];
+    float weight[CPU_ATTENTION_TILE];
+    float running_max = -INFINITY, running_sum = 0.0f;
+    for (int64_t d = 0; d < head_dim; d++) q[d] = cpu_bf16_round(q_row[d]), acc[d] = 0.0f;
+    for (int64_t start = 0; start <= last; start += CPU_ATTENTION_TILE) {
+        int64_t n_keys = last + 1 - start < CPU_ATTENTION_TILE ? last + 1 - start : CPU_ATTENTION_TILE;
+        float tile_max = -INFINITY;
+        for (int64_t k = 0; k < n_keys; k++) {
+            load_row_bf16(args, 0, kv_head, start + k, key);
+            float dot = 0.0f;
+            for (int64_t d = 0; d < head_dim; d += 2) {
+                dot = f(fmaf(q[d + 1], key[d + 1], dot));
+                dot = f(fmaf(q[d], key[d], dot));
+            }
+            weight[k] = f(dot * args->scale);
+            tile_max = max_ps(tile_max, weight[k]);
+        }
+        float new_max = max_ps(running_max, tile_max);
+        float alpha = cpu_exp(f(running_max - new_max));
+        running_sum = f(running_sum * alpha);
+        for (int64_t k = 0; k < n_keys; k++) {
+            weight[k] = cpu_bf16_round(cpu_exp(f(weight[k] - new_max)));
+            running_sum = f(running_sum + weight[k]);
+        }
+        for (int64_t d = 0; d < head_dim; d++) acc[d] = f(acc[d] * alpha);
+        for (int64_t pair = 0; pair < n_keys; pair += 2)
+            for (int64_t k = pair + 1; k >= pair; k--) {
+                if (k >= n_keys) continue;
+                load_row_bf16(args, 1, kv_head, start + k, value);
+                for (int64_t d = 0; d < head_dim; d++) acc[d] = f(fmaf(weight[k], value[d], acc[d]));
+            }
+        running_max = new_max;
+    }
+    float inv = f(1.0f / running_sum);
+    float *out = args->out + (token * args->n_heads + head) * head_dim;
+    for (int64_t d = 0; d < head_dim; d++) out[d] = f(acc[d] * inv);
+#undef f
+}
+
 static void scalar_attend(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
-    for (int64_t row = row0; row < row0 + n_rows; row++) scalar_attend_row(args, kv_head, row);
+    const int bf16 = cpu_attention_in_bf16(args->layout);
+    for (int64_t row = row0; row < row0 + n_rows; row++)
+        (bf16 ? scalar_attend_row_bf16 : scalar_attend_row)(args, kv_head, row);
 }
 
 static const cpu_ops_kernels scalar_kernels = {

@@ -2,8 +2,11 @@
 #ifndef SLLM_BACKEND_CPU_OPS_H
 #define SLLM_BACKEND_CPU_OPS_H
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 
+#include "backend/cpu/cpu_fp16.h"
 #include "core/threadpool.h"
 #include "statelessllm_backend.h"
 
@@ -14,6 +17,20 @@ enum { CPU_MAX_HEAD_DIM = 512, CPU_MAX_ATTN_GROUP_FLOATS = 8192 };
  * holds positions [16j, 16j + 16)): the online softmax rescales once per tile, so the
  * tiling is part of every attention result and never depends on the batch. */
 enum { CPU_ATTENTION_TILE = 16 };
+
+/* K/V stored in F16, BF16 or Q8_0 are attended to with bf16 products, as vdpbf16ps and
+ * GPU flash attention for bf16 models compute them: q, k, the softmax weights and v are
+ * rounded to bf16, products accumulate in float, and denormal results flush to zero (the
+ * instruction's own rule, kept by every table). F32 K/V keep float products throughout. */
+static inline int cpu_attention_in_bf16(const sllm_kv_layout *layout) {
+    return layout->dtype != SLLM_KV_F32 && layout->head_dim % 2 == 0;
+}
+
+/* x with a denormal flushed to a zero of its sign. */
+static inline float cpu_flush_denormal(float x) { return fabsf(x) < FLT_MIN ? copysignf(0.0f, x) : x; }
+
+/* x flushed, then rounded to bf16 (to nearest even), as a float. */
+static inline float cpu_bf16_round(float x) { return cpu_bf16_to_f32(cpu_f32_to_bf16(cpu_flush_denormal(x))); }
 
 /* One paged-attention call (see cpu_attention). */
 typedef struct cpu_attention_args {

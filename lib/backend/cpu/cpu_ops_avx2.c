@@ -60,6 +60,19 @@ VF_INLINE void vf_store_f16(uint16_t *p, vf x) {
     _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+/* cpu_bf16_round lane by lane: a denormal flushes to a signed zero, a NaN is quieted, the
+ * rest round to nearest even; the low 16 bits come out zero. */
+VF_INLINE vf vf_round_bf16(vf x) {
+    const __m256i bits = _mm256_castps_si256(x), magnitude = _mm256_and_si256(bits, _mm256_set1_epi32(INT32_MAX));
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+    __m256i rounded = _mm256_add_epi32(bits, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
+    __m256i nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f800000));
+    __m256i tiny = _mm256_cmpgt_epi32(_mm256_set1_epi32(0x00800000), magnitude);
+    rounded = _mm256_blendv_epi8(rounded, _mm256_or_si256(bits, _mm256_set1_epi32(0x00400000)), nan);
+    rounded = _mm256_blendv_epi8(rounded, _mm256_and_si256(bits, _mm256_set1_epi32(INT32_MIN)), tiny);
+    return _mm256_castsi256_ps(_mm256_and_si256(rounded, _mm256_set1_epi32((int32_t)0xffff0000u)));
+}
+
 #define X86_ATTEND x86_attend
 #include "backend/cpu/cpu_ops_x86.h"
 

@@ -53,6 +53,18 @@ VF_INLINE vf vf_load_bf16(const uint16_t *p) {
     __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
 }
+/* cpu_bf16_round lane by lane: a denormal flushes to a signed zero, a NaN is quieted, the
+ * rest round to nearest even; the low 16 bits come out zero. */
+VF_INLINE vf vf_round_bf16(vf x) {
+    const __m512i bits = _mm512_castps_si512(x), magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(INT32_MAX));
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+    rounded = _mm512_mask_or_epi32(rounded, _mm512_cmpgt_epi32_mask(magnitude, _mm512_set1_epi32(0x7f800000)), bits,
+                                   _mm512_set1_epi32(0x00400000));
+    rounded = _mm512_mask_and_epi32(rounded, _mm512_cmplt_epi32_mask(magnitude, _mm512_set1_epi32(0x00800000)), bits,
+                                    _mm512_set1_epi32(INT32_MIN));
+    return _mm512_castsi512_ps(_mm512_and_si512(rounded, _mm512_set1_epi32((int32_t)0xffff0000u)));
+}
 VF_INLINE void vf_store_f16(uint16_t *p, vf x) {
     _mm256_storeu_si256((__m256i *)p, _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }

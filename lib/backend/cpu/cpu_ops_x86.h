@@ -96,10 +96,12 @@ X86_INLINE void x86_q8_0_to_f32(const unsigned char *src, int64_t n, float *dst)
 }
 
 /* Float rows [key][d] of keys start .. start + n_keys - 1 (K: kv 0, V: kv 1): in place for
- * F32 when the tile lies in one block, else converted into buf. Rows n_keys .. TILE - 1 are zeroed when
- * zero_tail (scores of every slot are computed, then masked). */
+ * F32 when the tile lies in one block, else converted into buf (and rounded to bf16 when
+ * BF). Rows n_keys .. TILE - 1 are zeroed when zero_tail (scores of every slot are
+ * computed, then masked). */
 X86_INLINE const float *x86_tile_rows(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t start,
-                                      int64_t n_keys, const int64_t head_dim, float *buf, int zero_tail) {
+                                      int64_t n_keys, const int64_t head_dim, float *buf, int zero_tail,
+                                      const int BF) {
     const sllm_kv_dtype dtype = args->layout->dtype;
     for (int64_t k = 0, run; k < n_keys; k += run) {
         const void *row = (const unsigned char *)args->kv_pool +
@@ -120,6 +122,10 @@ X86_INLINE const float *x86_tile_rows(const cpu_attention_args *args, int kv, in
             for (; i + VW <= n; i += VW) vf_store(dst + i, vf_load_f16(src + i));
             for (; i < n; i++) dst[i] = cpu_fp16_to_f32(src[i]);
         }
+        if (BF) {
+            for (i = 0; i + VW <= n; i += VW) vf_store(dst + i, vf_round_bf16(vf_load(dst + i)));
+            for (; i < n; i++) dst[i] = cpu_bf16_round(dst[i]);
+        }
     }
     if (zero_tail && n_keys < TILE) memset(buf + n_keys * head_dim, 0, (size_t)((TILE - n_keys) * head_dim) * sizeof *buf);
     return buf;
@@ -130,15 +136,18 @@ X86_INLINE const float *x86_tile_rows(const cpu_attention_args *args, int kv, in
  * vectors: keys per score pass and dimensions per accumulate pass are ACC_REGS / NV. */
 enum { MAX_NV = 2, MAX_ROWS = MAX_NV * VW };
 
-/* s[k * NV + v] = fma chain over d of k_rows[k][d] * qt[d][v] (every lane one query row). */
-X86_INLINE void x86_scores(const float *qt, const float *k_rows, const int64_t head_dim, const int NV, vf *s) {
+/* s[k * NV + v] = fma chain over d of k_rows[k][d] * qt[d][v] (every lane one query row);
+ * BF: d in vdpbf16ps's pair order 1, 0, 3, 2, ... */
+X86_INLINE void x86_scores(const float *qt, const float *k_rows, const int64_t head_dim, const int NV, const int BF,
+                           vf *s) {
     enum { GROUP_MAX = ACC_REGS };
     const int group = ACC_REGS / NV;
     for (int first = 0; first < TILE; first += group) {
         vf sums[GROUP_MAX];
         X86_UNROLL for (int j = 0; j < ACC_REGS; j++) sums[j] = vf_zero();
         const float *keys = k_rows + first * head_dim;
-        for (int64_t d = 0; d < head_dim; d++) {
+        for (int64_t i = 0; i < head_dim; i++) {
+            const int64_t d = BF ? i ^ 1 : i;
             vf q[MAX_NV];
             X86_UNROLL for (int v = 0; v < NV; v++) q[v] = vf_load(qt + (d * NV + v) * VW);
             X86_UNROLL for (int j = 0; j < group; j++) {
@@ -150,15 +159,17 @@ X86_INLINE void x86_scores(const float *qt, const float *k_rows, const int64_t h
     }
 }
 
-/* acc[d] = acc[d] * alpha, then acc[d] = fma(v_k[d], p_k, acc[d]) in key order, for
- * `width` dimensions from d0; masked: only lanes whose limit reaches key start + k. */
+/* acc[d] = acc[d] * alpha, then acc[d] = fma(v_k[d], p_k, acc[d]) in key order (BF: key
+ * pairs odd first, over n_keys rounded up to even: the extra key is masked), for `width`
+ * dimensions from d0; masked: only lanes whose limit reaches key start + k. */
 X86_INLINE void x86_accumulate_chunk(float *acc, const vf *alpha, const float *p, const float *v_rows,
                                      int64_t n_keys, const int64_t head_dim, int64_t d0, const int width,
-                                     const int NV, const int masked, const vi *limits, int64_t start) {
+                                     const int NV, const int masked, const vi *limits, int64_t start, const int BF) {
     vf a[ACC_REGS];
     X86_UNROLL for (int c = 0; c < width; c++)
         X86_UNROLL for (int v = 0; v < NV; v++) a[c * NV + v] = vf_mul(vf_load(acc + ((d0 + c) * NV + v) * VW), alpha[v]);
-    for (int64_t k = 0; k < n_keys; k++) {
+    for (int64_t i = 0; i < (BF ? (n_keys + 1) & ~(int64_t)1 : n_keys); i++) {
+        const int64_t k = BF ? i ^ 1 : i;
         vf weight[MAX_NV];
         vmask valid[MAX_NV];
         X86_UNROLL for (int v = 0; v < NV; v++) {
@@ -178,20 +189,21 @@ X86_INLINE void x86_accumulate_chunk(float *acc, const vf *alpha, const float *p
 
 X86_INLINE void x86_accumulate(float *acc, const vf *alpha, const float *p, const float *v_rows, int64_t n_keys,
                                const int64_t head_dim, const int NV, const int masked, const vi *limits,
-                               int64_t start) {
+                               int64_t start, const int BF) {
     const int chunk = ACC_REGS / NV;
     int64_t d0 = 0;
     for (; d0 + chunk <= head_dim; d0 += chunk)
-        x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, chunk, NV, masked, limits, start);
+        x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, chunk, NV, masked, limits, start, BF);
     for (; d0 < head_dim; d0++)
-        x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, 1, NV, masked, limits, start);
+        x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, 1, NV, masked, limits, start, BF);
 }
 
 /* Scratch (all 64-byte aligned): qt and acc head_dim * MAX_ROWS floats, kt and vt TILE *
  * head_dim floats. Lane l of vector v is row row0 + v * VW + l; qt and acc hold
  * [d][v][lane], p holds [key][v][lane]. */
 X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows,
-                                const int64_t head_dim, const int NV, float *qt, float *acc, float *kt, float *vt) {
+                                const int64_t head_dim, const int NV, const int BF, float *qt, float *acc, float *kt,
+                                float *vt) {
     const int64_t group = args->n_heads / args->layout->n_kv_heads;
     int32_t limit_array[MAX_ROWS] __attribute__((aligned(64)));
     float p[TILE * MAX_ROWS] __attribute__((aligned(64)));
@@ -201,7 +213,7 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
         int64_t token = row / group, head = kv_head * group + row % group;
         const float *q = args->q + (token * args->n_heads + head) * head_dim;
         limit_array[i] = (int32_t)(args->pos0 + token);
-        for (int64_t d = 0; d < head_dim; d++) qt[d * NV * VW + i] = i < n_rows ? q[d] : 0.0f;
+        for (int64_t d = 0; d < head_dim; d++) qt[d * NV * VW + i] = i < n_rows ? (BF ? cpu_bf16_round(q[d]) : q[d]) : 0.0f;
     }
     for (int64_t i = 0; i < head_dim * NV; i++) vf_store(acc + i * VW, vf_zero());
     vi limits[MAX_NV];
@@ -216,10 +228,10 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
     for (int64_t start = 0; start <= last; start += TILE) {
         int64_t n_keys = last + 1 - start < TILE ? last + 1 - start : TILE;
         int masked = start + TILE - 1 > first_limit;
-        const float *k_rows = x86_tile_rows(args, 0, kv_head, start, n_keys, head_dim, kt, 1);
-        const float *v_rows = x86_tile_rows(args, 1, kv_head, start, n_keys, head_dim, vt, 0);
+        const float *k_rows = x86_tile_rows(args, 0, kv_head, start, n_keys, head_dim, kt, 1, BF);
+        const float *v_rows = x86_tile_rows(args, 1, kv_head, start, n_keys, head_dim, vt, BF, BF);
         vf s[TILE * MAX_NV];
-        x86_scores(qt, k_rows, head_dim, NV, s);
+        x86_scores(qt, k_rows, head_dim, NV, BF, s);
         X86_UNROLL for (int v = 0; v < NV; v++) {
             X86_UNROLL for (int k = 0; k < TILE; k++) s[k * NV + v] = vf_mul(s[k * NV + v], scale);
             if (masked)
@@ -232,6 +244,7 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
             running_sum[v] = vf_mul(running_sum[v], alpha[v]);
             X86_UNROLL for (int k = 0; k < TILE; k++) {
                 vf weight = x86_exp(vf_sub(s[k * NV + v], new_max));
+                if (BF) weight = vf_round_bf16(weight);
                 running_sum[v] = vf_add(running_sum[v], weight);
                 vf_store(p + (k * NV + v) * VW, weight);
             }
@@ -239,9 +252,9 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
         }
         /* Constant `masked` arguments: each call inlines without the mask test in its loop. */
         if (masked)
-            x86_accumulate(acc, alpha, p, v_rows, n_keys, head_dim, NV, 1, limits, start);
+            x86_accumulate(acc, alpha, p, v_rows, n_keys, head_dim, NV, 1, limits, start, BF);
         else
-            x86_accumulate(acc, alpha, p, v_rows, TILE, head_dim, NV, 0, limits, start);
+            x86_accumulate(acc, alpha, p, v_rows, TILE, head_dim, NV, 0, limits, start, BF);
     }
     for (int v = 0; v < NV; v++) {
         vf inv = vf_div(vf_set1(1.0f), running_sum[v]);
@@ -257,10 +270,15 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
 
 X86_INLINE void x86_attend_rows(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows,
                                 const int64_t head_dim, float *qt, float *acc, float *kt, float *vt) {
-    if (n_rows <= VW) /* one vector holds them all (decode) */
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, qt, acc, kt, vt);
+    const int bf16 = cpu_attention_in_bf16(args->layout);
+    if (n_rows <= VW && bf16) /* one vector holds them all (decode) */
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 1, qt, acc, kt, vt);
+    else if (n_rows <= VW)
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 0, qt, acc, kt, vt);
+    else if (bf16)
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 1, qt, acc, kt, vt);
     else
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, qt, acc, kt, vt);
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 0, qt, acc, kt, vt);
 }
 
 /* head_dim as a constant for the common sizes: fixed strides in the inner loops, and
@@ -290,12 +308,28 @@ static void x86_attend_any(const cpu_attention_args *args, int64_t kv_head, int6
     free(scratch);
 }
 
-static void x86_attend(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
+static __attribute__((noinline)) void x86_attend_dim(const cpu_attention_args *args, int64_t kv_head, int64_t row0,
+                                                     int64_t n_rows) {
     switch (args->layout->head_dim) {
     case 64: x86_attend_64(args, kv_head, row0, n_rows); break;
     case 128: x86_attend_128(args, kv_head, row0, n_rows); break;
     default: x86_attend_any(args, kv_head, row0, n_rows); break;
     }
+}
+
+/* bf16 products flush denormals (vdpbf16ps's rule): the emulating float operations get
+ * the same from MXCSR's flush-to-zero and denormals-are-zero bits, set around the call
+ * (which the compiler cannot move float operations across) and restored after it. */
+enum { MXCSR_FTZ_DAZ = 0x8040 };
+static void x86_attend(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
+    if (!cpu_attention_in_bf16(args->layout)) {
+        x86_attend_dim(args, kv_head, row0, n_rows);
+        return;
+    }
+    const unsigned int csr = _mm_getcsr();
+    _mm_setcsr(csr | MXCSR_FTZ_DAZ);
+    x86_attend_dim(args, kv_head, row0, n_rows);
+    _mm_setcsr(csr);
 }
 
 /* The including file's table, with its own RMSNorm row. */
