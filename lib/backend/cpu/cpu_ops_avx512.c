@@ -1,14 +1,16 @@
 /* AVX-512 (F, BW, VL) cpu_ops kernels: 16 lanes per vector, mask registers for the
- * causal edge (compiled for that target, chosen at run time by cpu_ops_kernels_best). */
+ * causal edge (compiled for that target, chosen at run time by cpu_ops_kernels_best).
+ * Where the CPU also has AVX512-BF16 (checked at run time; the compiler emits its
+ * instructions only from the intrinsics below), bf16 attention tiles use vdpbf16ps. */
 #include "backend/cpu/cpu_ops.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16"))), apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16")
 #endif
 
 #include <immintrin.h>
@@ -70,12 +72,142 @@ VF_INLINE void vf_store_f16(uint16_t *p, vf x) {
 }
 
 #define X86_ATTEND avx512_attend
+#define X86_NATIVE_BF16
 #include "backend/cpu/cpu_ops_x86.h"
 
+/* ---- native bf16 attention tiles (declared in cpu_ops_x86.h) ------------------------------ */
+
+static int x86_native_bf16_available(void) { return getenv("XNN") == NULL && __builtin_cpu_supports("avx512bf16"); }
+
+/* Lanes of `lo` and `hi`, bf16-rounded floats (low 16 bits zero), as pairs: the dword
+ * (hi << 16 | lo), vdpbf16ps's element 2i + 1 and 2i. */
+VF_INLINE __m512i native_pair(vf lo, vf hi) {
+    return _mm512_or_si512(_mm512_castps_si512(hi), _mm512_srli_epi32(_mm512_castps_si512(lo), 16));
+}
+
+/* 16 floats to bf16 words: vcvtneps2bf16 rounds exactly as cpu_bf16_round (denormals
+ * flushed, NaN quieted, nearest even). */
+VF_INLINE __m256i native_bf16_words(const float *src) { return (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src)); }
+
+/* The 16 K (kv 0) or V (kv 1) rows of the tile at `start` as bf16 words [key][d], rounded
+ * as cpu_bf16_round: BF16 rows in place when the tile lies in one block, F16 rows
+ * converted straight into `words`, Q8_0 through float rows in tmp. */
+X86_INLINE const uint16_t *native_tile_words(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t start,
+                                             const int64_t head_dim, float *tmp, uint16_t *words) {
+    const sllm_kv_dtype dtype = args->layout->dtype;
+    if (dtype == SLLM_KV_Q8_0) {
+        const float *rows = x86_tile_rows(args, kv, kv_head, start, TILE, head_dim, tmp, 0, 0);
+        int64_t i = 0;
+        for (; i + VW <= TILE * head_dim; i += VW) _mm256_storeu_si256((__m256i *)(words + i), native_bf16_words(rows + i));
+        for (; i < TILE * head_dim; i++) words[i] = cpu_f32_to_bf16(cpu_flush_denormal(rows[i]));
+        return words;
+    }
+    for (int64_t k = 0, run; k < TILE; k += run) {
+        const uint16_t *src = (const uint16_t *)((const unsigned char *)args->kv_pool +
+                                                 x86_row_offset(args, kv, kv_head, start + k, TILE - k, &run));
+        uint16_t *dst = words + k * head_dim;
+        const int64_t n = run * head_dim;
+        if (dtype == SLLM_KV_BF16) {
+            if (k == 0 && run == TILE) return src;
+            memcpy(dst, src, (size_t)n * sizeof *dst);
+            continue;
+        }
+        int64_t i = 0;
+        for (; i + VW <= n; i += VW)
+            _mm256_storeu_si256((__m256i *)(dst + i), (__m256i)_mm512_cvtneps_pbh(vf_load_f16(src + i)));
+        for (; i < n; i++) dst[i] = cpu_f32_to_bf16(cpu_fp16_to_f32(src[i]));
+    }
+    return words;
+}
+
+/* qt (bf16-rounded floats [d][v][lane]) as pairs qp[i][v][lane] of dimensions 2i, 2i + 1. */
+X86_INLINE void x86_native_q_pairs(const float *qt, const int64_t head_dim, const int NV, int32_t *qp) {
+    for (int64_t i = 0; i < head_dim / 2; i++)
+        for (int v = 0; v < NV; v++)
+            _mm512_storeu_si512(qp + (i * NV + v) * VW, native_pair(vf_load(qt + (2 * i * NV + v) * VW),
+                                                                    vf_load(qt + ((2 * i + 1) * NV + v) * VW)));
+}
+
+/* The tile's 16 K rows as bf16 words [key][d] (native_tile_words, kt and kb its scratch), then the
+ * scores as x86_scores computes them with BF: one chain per key over dimension pairs. */
+X86_INLINE void x86_native_scores(const cpu_attention_args *args, int64_t kv_head, int64_t start, const int64_t head_dim,
+                                  const int NV, const int32_t *qp, float *kt, int32_t *kb, vf *s) {
+    const int32_t *key_pairs = (const int32_t *)native_tile_words(args, 0, kv_head, start, head_dim, kt, (uint16_t *)kb);
+    const int64_t pairs = head_dim / 2;
+    const int group = ACC_REGS / NV;
+    for (int first = 0; first < TILE; first += group) {
+        vf sums[ACC_REGS];
+        X86_UNROLL for (int j = 0; j < ACC_REGS; j++) sums[j] = vf_zero();
+        const int32_t *keys = key_pairs + first * pairs;
+        for (int64_t pair = 0; pair < pairs; pair++) {
+            __m512bh q[MAX_NV];
+            X86_UNROLL for (int v = 0; v < NV; v++) q[v] = (__m512bh)_mm512_loadu_si512(qp + (pair * NV + v) * VW);
+            X86_UNROLL for (int j = 0; j < group; j++) {
+                __m512bh key = (__m512bh)_mm512_set1_epi32(keys[j * pairs + pair]);
+                X86_UNROLL for (int v = 0; v < NV; v++) sums[j * NV + v] = _mm512_dpbf16_ps(sums[j * NV + v], q[v], key);
+            }
+        }
+        X86_UNROLL for (int j = 0; j < ACC_REGS; j++) s[first * NV + j] = sums[j];
+    }
+}
+
+/* `width` dimensions from d0 of x86_native_accumulate. */
+X86_INLINE void native_accumulate_chunk(float *acc, const vf *alpha, const __m512bh *weights, const int32_t *pairs,
+                                        const int64_t head_dim, int64_t d0, const int width, const int NV) {
+    vf a[ACC_REGS];
+    X86_UNROLL for (int c = 0; c < width; c++)
+        X86_UNROLL for (int v = 0; v < NV; v++) a[c * NV + v] = vf_mul(vf_load(acc + ((d0 + c) * NV + v) * VW), alpha[v]);
+    /* The weights are read per key pair: held in registers across chunks (where the
+     * compiler would hoist them) they leave too few for the accumulators. */
+    __asm__ volatile("" ::: "memory");
+    X86_UNROLL for (int m = 0; m < TILE / 2; m++) {
+        const int32_t *value = pairs + m * head_dim + d0;
+        __m512bh w[MAX_NV];
+        X86_UNROLL for (int v = 0; v < NV; v++) w[v] = weights[m * NV + v];
+        X86_UNROLL for (int c = 0; c < width; c++) {
+            __m512bh x = (__m512bh)_mm512_set1_epi32(value[c]);
+            X86_UNROLL for (int v = 0; v < NV; v++) a[c * NV + v] = _mm512_dpbf16_ps(a[c * NV + v], w[v], x);
+        }
+    }
+    X86_UNROLL for (int c = 0; c < width; c++)
+        X86_UNROLL for (int v = 0; v < NV; v++) vf_store(acc + ((d0 + c) * NV + v) * VW, a[c * NV + v]);
+}
+
+/* acc[d] = acc[d] * alpha, then the 16 keys' values in pairs (odd key first, as
+ * x86_accumulate with BF): V rows to bf16 words (native_tile_words, tmp and words its
+ * scratch) and then to pairs [key pair][d] in `pairs`, the weights p [key][v][lane]
+ * (already bf16) paired per lane. */
+X86_INLINE void x86_native_accumulate(const cpu_attention_args *args, int64_t kv_head, int64_t start,
+                                      const int64_t head_dim, const int NV, const float *p, const vf *alpha, float *acc,
+                                      float *tmp, uint16_t *words, int32_t *pairs) {
+    const uint16_t *rows = native_tile_words(args, 1, kv_head, start, head_dim, tmp, words);
+    for (int64_t m = 0; m < TILE / 2; m++) {
+        const uint16_t *even = rows + 2 * m * head_dim, *odd = even + head_dim;
+        int64_t d = 0;
+        for (; d + VW <= head_dim; d += VW) {
+            __m512i lo = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(even + d)));
+            __m512i hi = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(odd + d))), 16);
+            _mm512_storeu_si512(pairs + m * head_dim + d, _mm512_or_si512(lo, hi));
+        }
+        for (; d < head_dim; d++) pairs[m * head_dim + d] = (int32_t)((uint32_t)odd[d] << 16 | even[d]);
+    }
+    __m512bh weights[TILE / 2 * MAX_NV];
+    X86_UNROLL for (int m = 0; m < TILE / 2; m++)
+        X86_UNROLL for (int v = 0; v < NV; v++)
+            weights[m * NV + v] = (__m512bh)native_pair(vf_load(p + (2 * m * NV + v) * VW), vf_load(p + ((2 * m + 1) * NV + v) * VW));
+    __asm__ volatile("" : : "r"(weights) : "memory"); /* in memory: see native_accumulate_chunk */
+    const int chunk = ACC_REGS / NV;
+    int64_t d0 = 0;
+    for (; d0 + chunk <= head_dim; d0 += chunk) native_accumulate_chunk(acc, alpha, weights, pairs, head_dim, d0, chunk, NV);
+    for (; d0 < head_dim; d0++) native_accumulate_chunk(acc, alpha, weights, pairs, head_dim, d0, 1, NV);
+}
+
 /* Units of at most 8 rows (decode with GQA groups of up to 8) would leave half of each
- * zmm idle: the AVX2 table's 8-lane kernel computes the same bits at twice the rate. */
+ * zmm idle: the AVX2 table's 8-lane kernel computes the same bits at twice the rate
+ * (float products; with vdpbf16ps a zmm's half does as many products as a ymm). */
 static void avx512_attend(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
-    const cpu_ops_kernels *narrow = n_rows <= 8 ? cpu_ops_kernels_avx2() : NULL;
+    const int native_bf16 = cpu_attention_in_bf16(args->layout) && x86_native_bf16_available();
+    const cpu_ops_kernels *narrow = n_rows <= 8 && !native_bf16 ? cpu_ops_kernels_avx2() : NULL;
     if (narrow != NULL)
         narrow->attend(args, kv_head, row0, n_rows);
     else

@@ -198,12 +198,36 @@ X86_INLINE void x86_accumulate(float *acc, const vf *alpha, const float *p, cons
         x86_accumulate_chunk(acc, alpha, p, v_rows, n_keys, head_dim, d0, 1, NV, masked, limits, start, BF);
 }
 
+/* Native bf16 tiles: the including file defines X86_NATIVE_BF16 when its target has
+ * vdpbf16ps and then, after this file, the functions declared here; a tile whose keys
+ * every row sees (no causal mask) takes them, computing the bits of the float emulation
+ * (x86_scores and x86_accumulate with BF) at twice the products per instruction. Masked
+ * tiles keep the emulation. Scratch: qp head_dim * MAX_ROWS / 2 and kb TILE * head_dim / 2
+ * int32 (bf16 pairs). */
+#ifdef X86_NATIVE_BF16
+static int x86_native_bf16_available(void);
+X86_INLINE void x86_native_q_pairs(const float *qt, const int64_t head_dim, const int NV, int32_t *qp);
+X86_INLINE void x86_native_scores(const cpu_attention_args *args, int64_t kv_head, int64_t start, const int64_t head_dim,
+                                  const int NV, const int32_t *qp, float *kt, int32_t *kb, vf *s);
+X86_INLINE void x86_native_accumulate(const cpu_attention_args *args, int64_t kv_head, int64_t start,
+                                      const int64_t head_dim, const int NV, const float *p, const vf *alpha, float *acc,
+                                      float *tmp, uint16_t *words, int32_t *pairs);
+#else
+static inline int x86_native_bf16_available(void) { return 0; }
+X86_INLINE void x86_native_q_pairs(const float *qt, const int64_t head_dim, const int NV, int32_t *qp) {}
+X86_INLINE void x86_native_scores(const cpu_attention_args *args, int64_t kv_head, int64_t start, const int64_t head_dim,
+                                  const int NV, const int32_t *qp, float *kt, int32_t *kb, vf *s) {}
+X86_INLINE void x86_native_accumulate(const cpu_attention_args *args, int64_t kv_head, int64_t start,
+                                      const int64_t head_dim, const int NV, const float *p, const vf *alpha, float *acc,
+                                      float *tmp, uint16_t *words, int32_t *pairs) {}
+#endif
+
 /* Scratch (all 64-byte aligned): qt and acc head_dim * MAX_ROWS floats, kt and vt TILE *
  * head_dim floats. Lane l of vector v is row row0 + v * VW + l; qt and acc hold
  * [d][v][lane], p holds [key][v][lane]. */
 X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows,
-                                const int64_t head_dim, const int NV, const int BF, float *qt, float *acc, float *kt,
-                                float *vt) {
+                                const int64_t head_dim, const int NV, const int BF, const int NATIVE, float *qt,
+                                float *acc, float *kt, float *vt, int32_t *qp, int32_t *kb) {
     const int64_t group = args->n_heads / args->layout->n_kv_heads;
     int32_t limit_array[MAX_ROWS] __attribute__((aligned(64)));
     float p[TILE * MAX_ROWS] __attribute__((aligned(64)));
@@ -216,6 +240,7 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
         for (int64_t d = 0; d < head_dim; d++) qt[d * NV * VW + i] = i < n_rows ? (BF ? cpu_bf16_round(q[d]) : q[d]) : 0.0f;
     }
     for (int64_t i = 0; i < head_dim * NV; i++) vf_store(acc + i * VW, vf_zero());
+    if (NATIVE) x86_native_q_pairs(qt, head_dim, NV, qp);
     vi limits[MAX_NV];
     vf running_max[MAX_NV], running_sum[MAX_NV], alpha[MAX_NV];
     const vf scale = vf_set1(args->scale), minus_inf = vf_set1(-INFINITY);
@@ -228,10 +253,16 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
     for (int64_t start = 0; start <= last; start += TILE) {
         int64_t n_keys = last + 1 - start < TILE ? last + 1 - start : TILE;
         int masked = start + TILE - 1 > first_limit;
-        const float *k_rows = x86_tile_rows(args, 0, kv_head, start, n_keys, head_dim, kt, 1, BF);
-        const float *v_rows = x86_tile_rows(args, 1, kv_head, start, n_keys, head_dim, vt, BF, BF);
+        const int native = NATIVE && !masked;
+        const float *v_rows = NULL;
         vf s[TILE * MAX_NV];
-        x86_scores(qt, k_rows, head_dim, NV, BF, s);
+        if (native) {
+            x86_native_scores(args, kv_head, start, head_dim, NV, qp, kt, kb, s);
+        } else {
+            const float *k_rows = x86_tile_rows(args, 0, kv_head, start, n_keys, head_dim, kt, 1, BF);
+            v_rows = x86_tile_rows(args, 1, kv_head, start, n_keys, head_dim, vt, BF, BF);
+            x86_scores(qt, k_rows, head_dim, NV, BF, s);
+        }
         X86_UNROLL for (int v = 0; v < NV; v++) {
             X86_UNROLL for (int k = 0; k < TILE; k++) s[k * NV + v] = vf_mul(s[k * NV + v], scale);
             if (masked)
@@ -251,7 +282,9 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
             running_max[v] = new_max;
         }
         /* Constant `masked` arguments: each call inlines without the mask test in its loop. */
-        if (masked)
+        if (native)
+            x86_native_accumulate(args, kv_head, start, head_dim, NV, p, alpha, acc, kt, (uint16_t *)vt, kb);
+        else if (masked)
             x86_accumulate(acc, alpha, p, v_rows, n_keys, head_dim, NV, 1, limits, start, BF);
         else
             x86_accumulate(acc, alpha, p, v_rows, TILE, head_dim, NV, 0, limits, start, BF);
@@ -268,17 +301,23 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
     }
 }
 
+/* One vector holds the rows of a decode step (NV 1), two those of a prefill unit. */
 X86_INLINE void x86_attend_rows(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows,
-                                const int64_t head_dim, float *qt, float *acc, float *kt, float *vt) {
-    const int bf16 = cpu_attention_in_bf16(args->layout);
-    if (n_rows <= VW && bf16) /* one vector holds them all (decode) */
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 1, qt, acc, kt, vt);
+                                const int64_t head_dim, float *qt, float *acc, float *kt, float *vt, int32_t *qp,
+                                int32_t *kb) {
+    const int bf16 = cpu_attention_in_bf16(args->layout), native = bf16 && x86_native_bf16_available();
+    if (n_rows <= VW && native)
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 1, 1, qt, acc, kt, vt, qp, kb);
+    else if (n_rows <= VW && bf16)
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 1, 0, qt, acc, kt, vt, qp, kb);
     else if (n_rows <= VW)
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 0, qt, acc, kt, vt);
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 0, 0, qt, acc, kt, vt, qp, kb);
+    else if (native)
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 1, 1, qt, acc, kt, vt, qp, kb);
     else if (bf16)
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 1, qt, acc, kt, vt);
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 1, 0, qt, acc, kt, vt, qp, kb);
     else
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 0, qt, acc, kt, vt);
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 0, 0, qt, acc, kt, vt, qp, kb);
 }
 
 /* head_dim as a constant for the common sizes: fixed strides in the inner loops, and
@@ -287,7 +326,8 @@ X86_INLINE void x86_attend_rows(const cpu_attention_args *args, int64_t kv_head,
     static void x86_attend_##dim(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) { \
         float qt[dim * MAX_ROWS] __attribute__((aligned(64))), acc[dim * MAX_ROWS] __attribute__((aligned(64))); \
         float kt[TILE * dim] __attribute__((aligned(64))), vt[TILE * dim] __attribute__((aligned(64)));       \
-        x86_attend_rows(args, kv_head, row0, n_rows, dim, qt, acc, kt, vt);                                    \
+        int32_t qp[dim * MAX_ROWS / 2] __attribute__((aligned(64))), kb[TILE * dim / 2] __attribute__((aligned(64))); \
+        x86_attend_rows(args, kv_head, row0, n_rows, dim, qt, acc, kt, vt, qp, kb);                            \
     }
 X86_ATTEND_FOR(64)
 X86_ATTEND_FOR(128)
@@ -297,14 +337,15 @@ X86_ATTEND_FOR(128)
  * bits. */
 static void x86_attend_any(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
     const int64_t head_dim = args->layout->head_dim;
-    size_t floats = (size_t)(2 * head_dim * MAX_ROWS + 2 * TILE * head_dim);
+    size_t floats = (size_t)(2 * head_dim * MAX_ROWS + 2 * TILE * head_dim) + (size_t)(head_dim * MAX_ROWS / 2 + TILE * head_dim / 2);
     float *scratch = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
     if (scratch == NULL) {
         cpu_ops_kernels_scalar()->attend(args, kv_head, row0, n_rows);
         return;
     }
     float *qt = scratch, *acc = qt + head_dim * MAX_ROWS, *kt = acc + head_dim * MAX_ROWS, *vt = kt + TILE * head_dim;
-    x86_attend_rows(args, kv_head, row0, n_rows, head_dim, qt, acc, kt, vt);
+    int32_t *qp = (int32_t *)(vt + TILE * head_dim), *kb = qp + head_dim * MAX_ROWS / 2;
+    x86_attend_rows(args, kv_head, row0, n_rows, head_dim, qt, acc, kt, vt, qp, kb);
     free(scratch);
 }
 
