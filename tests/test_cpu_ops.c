@@ -280,17 +280,26 @@ static cpu_attention_args fixture_args(const attention_fixture *f, int64_t first
     const int64_t q_row = f->config.n_heads * f->config.head_dim;
     return (cpu_attention_args){ f->q + first_token * q_row, f->pool, &f->layout, LAYER, f->block_table,
                                  CONTEXT + first_token, n_tokens, f->config.n_heads,
-                                 1.0f / sqrtf((float)f->config.head_dim), out + first_token * q_row };
+                                 1.0f / sqrtf((float)f->config.head_dim), out + first_token * q_row, NULL };
 }
 
-/* Tokens [0, N_TOKENS) in chunks of chunk_tokens. */
-static void attend_chunked(const cpu_ops_kernels *kernels, core_threadpool *pool, const attention_fixture *f,
-                           int64_t chunk_tokens, float *out) {
+/* Tokens [0, N_TOKENS) in chunks of chunk_tokens; with `prepared`, each call gets the
+ * scratch to convert K/V tiles once (where the table can). */
+static void attend_chunked_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const attention_fixture *f,
+                                int64_t chunk_tokens, int prepared, float *out) {
     for (int64_t first = 0; first < N_TOKENS; first += chunk_tokens) {
         int64_t n = N_TOKENS - first < chunk_tokens ? N_TOKENS - first : chunk_tokens;
         cpu_attention_args args = fixture_args(f, first, n, out);
-        cpu_attention_with(kernels, pool, &args);
+        size_t bytes = prepared ? cpu_attention_scratch_bytes(kernels, &f->layout, args.pos0, n, args.n_heads) : 0;
+        void *scratch = bytes > 0 ? malloc(bytes) : NULL;
+        cpu_attention_with(kernels, pool, &args, scratch, bytes);
+        free(scratch);
     }
+}
+
+static void attend_chunked(const cpu_ops_kernels *kernels, core_threadpool *pool, const attention_fixture *f,
+                           int64_t chunk_tokens, float *out) {
+    attend_chunked_with(kernels, pool, f, chunk_tokens, 0, out);
 }
 
 /* bf16 products (F16/BF16/Q8_0 K/V): each weight is rounded to bf16, off by at most 2^-9
@@ -372,11 +381,13 @@ START_TEST(test_attention_is_bit_identical_for_any_chunking_thread_count_and_tab
     attend_chunked(tables[0], NULL, &f, N_TOKENS, first);
     for (int t = 0; t < n_tables; t++) {
         for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
-            for (int threads = 1; threads <= 2; threads++) {
+            for (int run = 0; run < 4; run++) {
+                const int threads = 1 + run % 2, prepared = run / 2;
                 memset(out, 0xff, out_bytes);
-                attend_chunked(tables[t], threads == 2 ? pool2 : NULL, &f, chunks[c], out);
-                ck_assert_msg(memcmp(out, first, out_bytes) == 0, "config %d, table %s, chunks of %lld, %d threads",
-                              _i, tables[t]->name, (long long)chunks[c], threads);
+                attend_chunked_with(tables[t], threads == 2 ? pool2 : NULL, &f, chunks[c], prepared, out);
+                ck_assert_msg(memcmp(out, first, out_bytes) == 0,
+                              "config %d, table %s, chunks of %lld, %d threads, tiles prepared %d", _i,
+                              tables[t]->name, (long long)chunks[c], threads, prepared);
             }
         }
     }
@@ -407,8 +418,8 @@ START_TEST(test_attention_picks_out_the_matching_key) {
             memset(q + h * 64, 0, 64 * sizeof(float));
             q[h * 64 + 10 * h + 3] = 1000.0f;   /* head h looks for the key at position 10h + 3 */
         }
-        cpu_attention_args args = { q, kv_pool, &layout, 0, block_table, N_POSITIONS - 1, 1, config.n_heads, 1.0f, out };
-        cpu_attention_with(tables[t], NULL, &args);
+        cpu_attention_args args = { q, kv_pool, &layout, 0, block_table, N_POSITIONS - 1, 1, config.n_heads, 1.0f, out, NULL };
+        cpu_attention_with(tables[t], NULL, &args, NULL, 0);
         for (int h = 0; h < 4; h++)
             for (int d = 0; d < 64; d++)
                 ck_assert_msg(out[h * 64 + d] == (float)((10 * h + 3) * 100 + d), "table %s head %d", tables[t]->name, h);

@@ -49,6 +49,8 @@ typedef struct bench_setup {
     int32_t *positions;
     float *q, *k, *v, *out, *x, *weight, *gate, *up;
     int64_t context, new_tokens;
+    void *attention_scratch;    /* as the CPU backend keeps it: K/V tiles converted once per call */
+    size_t attention_scratch_bytes;
 } bench_setup;
 
 typedef enum { OP_ATTENTION, OP_KV_WRITE, OP_RMS_NORM, OP_ROPE, OP_SWIGLU } bench_op;
@@ -57,7 +59,7 @@ static void run_op(bench_setup *s, bench_op op, int64_t pos0, int64_t n_tokens) 
     switch (op) {
     case OP_ATTENTION:
         cpu_attention(s->pool, s->q, s->kv_pool, &s->layout, 0, s->block_table, pos0, n_tokens, N_HEADS,
-                      0.125f, s->out);
+                      0.125f, s->out, s->attention_scratch, s->attention_scratch_bytes);
         break;
     case OP_KV_WRITE:
         cpu_kv_write(s->kv_pool, &s->layout, 0, s->block_table, pos0, n_tokens, s->k, s->v);
@@ -149,7 +151,9 @@ int main(int argc, char **argv) {
     s.weight = malloc((size_t)N_EMBD * sizeof(float));
     s.gate = malloc((size_t)act * sizeof(float));
     s.up = malloc((size_t)act * sizeof(float));
-    if (!s.kv_pool || !s.block_table || !s.positions || !s.q || !s.k || !s.v || !s.out || !s.x || !s.weight ||
+    s.attention_scratch_bytes = cpu_attention_scratch_bytes(cpu_ops_kernels_best(), &s.layout, context, new_tokens, N_HEADS);
+    s.attention_scratch = malloc(s.attention_scratch_bytes + 1);
+    if (!s.attention_scratch || !s.kv_pool || !s.block_table || !s.positions || !s.q || !s.k || !s.v || !s.out || !s.x || !s.weight ||
         !s.gate || !s.up || core_threadpool_create(n_threads, &s.pool) != SLLM_OK) {
         fprintf(stderr, "bench_attention: out of memory\n");
         return 1;
@@ -182,5 +186,6 @@ int main(int argc, char **argv) {
     free(s.weight);
     free(s.gate);
     free(s.up);
+    free(s.attention_scratch);
     return 0;
 }

@@ -22,6 +22,8 @@ typedef struct cpu_backend {
     const cpu_kernels *kernels;     /* the best this CPU runs, chosen once */
     void *matmul_scratch;           /* int8 activations; grows to the largest batch, then stays */
     size_t matmul_scratch_bytes;
+    void *attention_scratch;        /* K/V tiles converted once per call; grows likewise */
+    size_t attention_scratch_bytes;
 } cpu_backend;
 
 typedef struct cpu_buffer {
@@ -71,6 +73,7 @@ static void cpu_destroy(sllm_backend *backend) {
     if (backend == NULL) return;
     core_threadpool_free(pool_of(backend));
     free(((cpu_backend *)backend)->matmul_scratch);
+    free(((cpu_backend *)backend)->attention_scratch);
     free(backend);
 }
 
@@ -285,6 +288,21 @@ static sllm_status cpu_kv_write_op(sllm_backend *backend, sllm_backend_buffer *p
     return SLLM_OK;
 }
 
+/* Scratch of at least `needed` bytes for cpu_attention, or NULL: without it (none needed,
+ * or no memory) attention converts K/V per work unit, with the same results. */
+static void *attention_scratch(cpu_backend *cpu, size_t needed) {
+    if (needed == 0) return NULL;
+    if (needed > cpu->attention_scratch_bytes) {
+        size_t bytes = (needed + BUFFER_ALIGNMENT - 1) / BUFFER_ALIGNMENT * BUFFER_ALIGNMENT;
+        void *grown = aligned_alloc(BUFFER_ALIGNMENT, bytes);
+        if (grown == NULL) return NULL;
+        free(cpu->attention_scratch);
+        cpu->attention_scratch = grown;
+        cpu->attention_scratch_bytes = bytes;
+    }
+    return cpu->attention_scratch;
+}
+
 static sllm_status cpu_attention_op(sllm_backend *backend, const sllm_backend_buffer *q,
                                     const sllm_backend_buffer *pool, const sllm_kv_layout *layout, int64_t layer,
                                     const int32_t *block_table, int64_t pos0, int64_t n_tokens, int64_t n_heads,
@@ -299,8 +317,13 @@ static sllm_status cpu_attention_op(sllm_backend *backend, const sllm_backend_bu
         n_heads / layout->n_kv_heads > CPU_MAX_ATTN_GROUP_FLOATS / 16)
         return core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu attention: %lld query heads over %lld KV heads of size %lld is not supported",
                          (long long)n_heads, (long long)layout->n_kv_heads, (long long)layout->head_dim);
-    cpu_attention(pool_of(backend), cfloats(q), cbuf(pool)->data, layout, layer, block_table, pos0, n_tokens,
-                  n_heads, scale, floats(out));
+    cpu_backend *cpu = (cpu_backend *)backend;
+    const cpu_ops_kernels *kernels = cpu_ops_kernels_best();
+    size_t scratch_bytes = cpu_attention_scratch_bytes(kernels, layout, pos0, n_tokens, n_heads);
+    void *scratch = attention_scratch(cpu, scratch_bytes);
+    cpu_attention_args args = { cfloats(q), cbuf(pool)->data, layout, layer, block_table, pos0, n_tokens,
+                                n_heads, scale, floats(out), NULL };
+    cpu_attention_with(kernels, cpu->pool, &args, scratch, scratch != NULL ? scratch_bytes : 0);
     return SLLM_OK;
 }
 

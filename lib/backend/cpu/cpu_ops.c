@@ -335,34 +335,85 @@ typedef struct attention_task {
     const cpu_ops_kernels *kernels;
     const cpu_attention_args *args;
     int64_t rows_per_head;      /* n_tokens * group */
+    int64_t kv_head;            /* -1: every head */
+    int64_t n_tiles;            /* prepare_tiles: tiles to prepare */
+    void *tiles;
 } attention_task;
+
+static int64_t attention_chunks(const attention_task *task) {
+    const int64_t unit_rows = task->kernels->attention_rows;
+    return (task->rows_per_head + unit_rows - 1) / unit_rows;
+}
+
+static void attend_unit(const attention_task *task, int64_t kv_head, int64_t chunk) {
+    const int64_t unit_rows = task->kernels->attention_rows, row0 = chunk * unit_rows;
+    int64_t n_rows = task->rows_per_head - row0 < unit_rows ? task->rows_per_head - row0 : unit_rows;
+    task->kernels->attend(task->args, kv_head, row0, n_rows);
+}
 
 /* Unit u is chunk u % n_chunks of KV head u / n_chunks: the threads work through one KV
  * head's keys together (they stay in cache), and interleaving the chunks spreads the long
  * causal rows of a prefill evenly. */
 static void attention_units(void *context, int thread_index, int n_threads) {
     const attention_task *task = context;
-    const int64_t n_kv_heads = task->args->layout->n_kv_heads, unit_rows = task->kernels->attention_rows;
-    const int64_t n_chunks = (task->rows_per_head + unit_rows - 1) / unit_rows;
-    for (int64_t unit = thread_index; unit < n_chunks * n_kv_heads; unit += n_threads) {
-        int64_t row0 = unit % n_chunks * unit_rows;
-        int64_t n_rows = task->rows_per_head - row0 < unit_rows ? task->rows_per_head - row0 : unit_rows;
-        task->kernels->attend(task->args, unit / n_chunks, row0, n_rows);
+    const int64_t n_chunks = attention_chunks(task);
+    if (task->kv_head >= 0) {
+        for (int64_t chunk = thread_index; chunk < n_chunks; chunk += n_threads) attend_unit(task, task->kv_head, chunk);
+        return;
     }
+    for (int64_t unit = thread_index; unit < n_chunks * task->args->layout->n_kv_heads; unit += n_threads)
+        attend_unit(task, unit / n_chunks, unit % n_chunks);
 }
 
-void cpu_attention_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const cpu_attention_args *args) {
+static void attention_prepare(void *context, int thread_index, int n_threads) {
+    const attention_task *task = context;
+    int64_t begin, end;
+    split_range(task->n_tiles, thread_index, n_threads, &begin, &end);
+    if (end > begin)
+        task->kernels->prepare_tiles(task->args, task->kv_head, begin, end,
+                                     (unsigned char *)task->tiles + (size_t)begin * cpu_attention_tile_bytes(task->args->layout));
+}
+
+/* Full tiles (every position written) a call's units can read prepared. */
+static int64_t prepared_tiles(int64_t pos0, int64_t n_tokens) { return (pos0 + n_tokens) / CPU_ATTENTION_TILE; }
+
+size_t cpu_attention_scratch_bytes(const cpu_ops_kernels *kernels, const sllm_kv_layout *layout, int64_t pos0,
+                                   int64_t n_tokens, int64_t n_heads) {
+    const int64_t rows_per_head = n_tokens * (n_heads / layout->n_kv_heads);
+    /* One unit per head converts each tile once anyway. */
+    if (kernels->prepare_tiles == NULL || !cpu_attention_in_bf16(layout) || rows_per_head <= kernels->attention_rows)
+        return 0;
+    return (size_t)prepared_tiles(pos0, n_tokens) * cpu_attention_tile_bytes(layout);
+}
+
+void cpu_attention_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const cpu_attention_args *args,
+                        void *scratch, size_t scratch_bytes) {
     const int64_t group = args->n_heads / args->layout->n_kv_heads;
-    attention_task task = { kernels, args, args->n_tokens * group };
+    cpu_attention_args unit_args = *args;
+    unit_args.tiles = NULL;
+    attention_task task = { kernels, &unit_args, args->n_tokens * group, -1, 0, NULL };
     int64_t work = args->n_tokens * (args->pos0 + args->n_tokens) * args->n_heads * args->layout->head_dim;
-    core_threadpool_run(pool_for(pool, work, PARALLEL_MIN_ELEMENTS), attention_units, &task);
+    core_threadpool *workers = pool_for(pool, work, PARALLEL_MIN_ELEMENTS);
+    size_t needed = cpu_attention_scratch_bytes(kernels, args->layout, args->pos0, args->n_tokens, args->n_heads);
+    if (needed == 0 || scratch == NULL || scratch_bytes < needed) {
+        core_threadpool_run(workers, attention_units, &task);
+        return;
+    }
+    /* Head by head: the threads convert its tiles together, then run its units. */
+    task.n_tiles = prepared_tiles(args->pos0, args->n_tokens);
+    task.tiles = scratch;
+    unit_args.tiles = scratch;
+    for (task.kv_head = 0; task.kv_head < args->layout->n_kv_heads; task.kv_head++) {
+        core_threadpool_run(workers, attention_prepare, &task);
+        core_threadpool_run(workers, attention_units, &task);
+    }
 }
 
 void cpu_attention(core_threadpool *pool, const float *q, const void *kv_pool, const sllm_kv_layout *layout,
                    int64_t layer, const int32_t *block_table, int64_t pos0, int64_t n_tokens,
-                   int64_t n_heads, float scale, float *out) {
-    cpu_attention_args args = { q, kv_pool, layout, layer, block_table, pos0, n_tokens, n_heads, scale, out };
-    cpu_attention_with(cpu_ops_kernels_best(), pool, &args);
+                   int64_t n_heads, float scale, float *out, void *scratch, size_t scratch_bytes) {
+    cpu_attention_args args = { q, kv_pool, layout, layer, block_table, pos0, n_tokens, n_heads, scale, out, NULL };
+    cpu_attention_with(cpu_ops_kernels_best(), pool, &args, scratch, scratch_bytes);
 }
 
 /* ---- element-wise ---------------------------------------------------------------------- */

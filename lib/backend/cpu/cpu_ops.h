@@ -42,6 +42,9 @@ typedef struct cpu_attention_args {
     int64_t pos0, n_tokens, n_heads;
     float scale;
     float *out;
+    /* NULL, or one KV head's K/V tiles as the table's prepare_tiles left them (every
+     * unit of the call reads them instead of converting its own copy). */
+    const void *tiles;
 } cpu_attention_args;
 
 /* One instruction set's element-wise and attention kernels. All tables compute every
@@ -54,6 +57,10 @@ typedef struct cpu_ops_kernels {
     /* The query rows [row0, row0 + n_rows) of KV head kv_head's group, n_rows <=
      * attention_rows; row r is token r / group, query head kv_head * group + r % group. */
     void (*attend)(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows);
+    /* NULL, or: tiles [tile0, tile1) (positions 16 * tile ...) of KV head kv_head, all
+     * positions written, converted into `tiles` (cpu_attention_tile_bytes each) as
+     * `attend` reads them through args->tiles. */
+    void (*prepare_tiles)(const cpu_attention_args *args, int64_t kv_head, int64_t tile0, int64_t tile1, void *tiles);
     /* out[i] = cpu_exp(x[i]) (cpu_exp.h). */
     void (*exp)(const float *x, int64_t n, float *out);
     /* out[i] = cpu_swiglu_one(gate[i], up[i]). */
@@ -96,14 +103,26 @@ void cpu_kv_write(void *pool, const sllm_kv_layout *layout, int64_t layer, const
  * float multiply. Every kernel table reads K/V through exactly these values. */
 void cpu_kv_rows_to_f32(sllm_kv_dtype dtype, const void *src, int64_t n, float *dst);
 
+/* Bytes of one prepared tile (K and V of CPU_ATTENTION_TILE positions of one KV head). */
+static inline size_t cpu_attention_tile_bytes(const sllm_kv_layout *layout) {
+    return (size_t)(2 * CPU_ATTENTION_TILE * layout->head_dim) * sizeof(uint16_t);
+}
+
+/* Scratch that lets cpu_attention convert each KV head's K/V once per call instead of
+ * once per work unit (same results either way): 0 when the call would not use it. */
+size_t cpu_attention_scratch_bytes(const cpu_ops_kernels *kernels, const sllm_kv_layout *layout, int64_t pos0,
+                                   int64_t n_tokens, int64_t n_heads);
+
 /* Paged causal attention. A work unit is a run of query rows (token, head) of one KV
  * group; each row visits its keys in CPU_ATTENTION_TILE tiles in position order with an
  * online softmax (cpu_ops.c spells out the exact sequence), so each output's reduction
  * order depends only on its own position. Threads split the units, never the keys. */
 void cpu_attention(core_threadpool *pool, const float *q, const void *kv_pool, const sllm_kv_layout *layout,
                    int64_t layer, const int32_t *block_table, int64_t pos0, int64_t n_tokens,
-                   int64_t n_heads, float scale, float *out);
-void cpu_attention_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const cpu_attention_args *args);
+                   int64_t n_heads, float scale, float *out, void *scratch, size_t scratch_bytes);
+/* scratch: NULL, or at least cpu_attention_scratch_bytes (args->tiles is ignored). */
+void cpu_attention_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const cpu_attention_args *args,
+                        void *scratch, size_t scratch_bytes);
 
 /* out[i] = gate[i] / (1 + exp(-gate[i])) * up[i], exp from cpu_exp.h. */
 void cpu_swiglu(core_threadpool *pool, const float *gate, const float *up, int64_t n_elements, float *out);

@@ -77,7 +77,7 @@ VF_INLINE void vf_store_f16(uint16_t *p, vf x) {
 
 /* ---- native bf16 attention tiles (declared in cpu_ops_x86.h) ------------------------------ */
 
-static int x86_native_bf16_available(void) { return getenv("XNN") == NULL && __builtin_cpu_supports("avx512bf16"); }
+static int x86_native_bf16_available(void) { return __builtin_cpu_supports("avx512bf16"); }
 
 /* Lanes of `lo` and `hi`, bf16-rounded floats (low 16 bits zero), as pairs: the dword
  * (hi << 16 | lo), vdpbf16ps's element 2i + 1 and 2i. */
@@ -87,37 +87,87 @@ VF_INLINE __m512i native_pair(vf lo, vf hi) {
 
 /* 16 floats to bf16 words: vcvtneps2bf16 rounds exactly as cpu_bf16_round (denormals
  * flushed, NaN quieted, nearest even). */
-VF_INLINE __m256i native_bf16_words(const float *src) { return (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src)); }
+VF_INLINE __m256i native_bf16_words(vf x) { return (__m256i)_mm512_cvtneps_pbh(x); }
 
-/* The 16 K (kv 0) or V (kv 1) rows of the tile at `start` as bf16 words [key][d], rounded
- * as cpu_bf16_round: BF16 rows in place when the tile lies in one block, F16 rows
- * converted straight into `words`, Q8_0 through float rows in tmp. */
-X86_INLINE const uint16_t *native_tile_words(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t start,
-                                             const int64_t head_dim, float *tmp, uint16_t *words) {
-    const sllm_kv_dtype dtype = args->layout->dtype;
+/* vf_round_bf16 in three instructions. */
+X86_INLINE vf x86_native_round_bf16(vf x) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(native_bf16_words(x)), 16));
+}
+
+/* n values of K/V rows (whole rows) stored in the layout's dtype as bf16 words, rounded as
+ * cpu_bf16_round (BF16 rows are copied: vdpbf16ps reads their denormals as zeros). */
+X86_INLINE void native_rows_words(sllm_kv_dtype dtype, const void *src, int64_t n, const int64_t head_dim,
+                                  uint16_t *dst) {
+    if (dtype == SLLM_KV_BF16) {
+        memcpy(dst, src, (size_t)n * sizeof *dst);
+        return;
+    }
     if (dtype == SLLM_KV_Q8_0) {
-        const float *rows = x86_tile_rows(args, kv, kv_head, start, TILE, head_dim, tmp, 0, 0);
-        int64_t i = 0;
-        for (; i + VW <= TILE * head_dim; i += VW) _mm256_storeu_si256((__m256i *)(words + i), native_bf16_words(rows + i));
-        for (; i < TILE * head_dim; i++) words[i] = cpu_f32_to_bf16(cpu_flush_denormal(rows[i]));
-        return words;
-    }
-    for (int64_t k = 0, run; k < TILE; k += run) {
-        const uint16_t *src = (const uint16_t *)((const unsigned char *)args->kv_pool +
-                                                 x86_row_offset(args, kv, kv_head, start + k, TILE - k, &run));
-        uint16_t *dst = words + k * head_dim;
-        const int64_t n = run * head_dim;
-        if (dtype == SLLM_KV_BF16) {
-            if (k == 0 && run == TILE) return src;
-            memcpy(dst, src, (size_t)n * sizeof *dst);
-            continue;
+        float row[CPU_MAX_HEAD_DIM] __attribute__((aligned(64)));
+        const size_t row_bytes = (size_t)head_dim / SLLM_KV_Q8_0_BLOCK * SLLM_KV_Q8_0_BLOCK_BYTES;
+        for (int64_t r = 0; r < n / head_dim; r++) {
+            x86_q8_0_to_f32((const unsigned char *)src + (size_t)r * row_bytes, head_dim, row);
+            int64_t d = 0;
+            for (; d + VW <= head_dim; d += VW)
+                _mm256_storeu_si256((__m256i *)(dst + r * head_dim + d), native_bf16_words(vf_load(row + d)));
+            for (; d < head_dim; d++) dst[r * head_dim + d] = cpu_f32_to_bf16(cpu_flush_denormal(row[d]));
         }
-        int64_t i = 0;
-        for (; i + VW <= n; i += VW)
-            _mm256_storeu_si256((__m256i *)(dst + i), (__m256i)_mm512_cvtneps_pbh(vf_load_f16(src + i)));
-        for (; i < n; i++) dst[i] = cpu_f32_to_bf16(cpu_fp16_to_f32(src[i]));
+        return;
     }
-    return words;
+    const uint16_t *half = src;
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) _mm256_storeu_si256((__m256i *)(dst + i), native_bf16_words(vf_load_f16(half + i)));
+    for (; i < n; i++) dst[i] = cpu_f32_to_bf16(cpu_fp16_to_f32(half[i]));
+}
+
+/* The K (kv 0) or V (kv 1) rows of the tile at `start` as bf16 words [key][d]. */
+X86_INLINE void native_tile_words(const cpu_attention_args *args, int kv, int64_t kv_head, int64_t start,
+                                  const int64_t head_dim, uint16_t *words) {
+    for (int64_t k = 0, run; k < TILE; k += run) {
+        const void *src = (const unsigned char *)args->kv_pool + x86_row_offset(args, kv, kv_head, start + k, TILE - k, &run);
+        native_rows_words(args->layout->dtype, src, run * head_dim, head_dim, words + k * head_dim);
+    }
+}
+
+/* One tile as the native kernels read it: K as bf16 words [key][d] (the dword at pair i
+ * of key k holds dimensions 2i, 2i + 1), then V as pairs [key pair][d] (the dword holds
+ * keys 2m, 2m + 1 of dimension d). cpu_attention_tile_bytes in all; the V words pass
+ * through `scratch` (TILE * head_dim words). */
+static void native_tile(const cpu_attention_args *args, int64_t kv_head, int64_t start, const int64_t head_dim,
+                        void *tile, uint16_t *scratch) {
+    uint16_t *keys = tile;
+    int32_t *pairs = (int32_t *)(keys + TILE * head_dim);
+    native_tile_words(args, 0, kv_head, start, head_dim, keys);
+    native_tile_words(args, 1, kv_head, start, head_dim, scratch);
+    for (int64_t m = 0; m < TILE / 2; m++) {
+        const uint16_t *even = scratch + 2 * m * head_dim, *odd = even + head_dim;
+        int64_t d = 0;
+        for (; d + VW <= head_dim; d += VW) {
+            __m512i lo = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(even + d)));
+            __m512i hi = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(odd + d))), 16);
+            _mm512_storeu_si512(pairs + m * head_dim + d, _mm512_or_si512(lo, hi));
+        }
+        for (; d < head_dim; d++) pairs[m * head_dim + d] = (int32_t)((uint32_t)odd[d] << 16 | even[d]);
+    }
+}
+
+static void avx512_prepare_tiles(const cpu_attention_args *args, int64_t kv_head, int64_t tile0, int64_t tile1,
+                                 void *tiles) {
+    const int64_t head_dim = args->layout->head_dim;
+    uint16_t scratch[TILE * CPU_MAX_HEAD_DIM];
+    for (int64_t t = tile0; t < tile1; t++)
+        native_tile(args, kv_head, t * TILE, head_dim,
+                    (unsigned char *)tiles + (size_t)(t - tile0) * cpu_attention_tile_bytes(args->layout), scratch);
+}
+
+/* The tile at `start`: prepared for the call (args->tiles) or converted into `scratch`
+ * (cpu_attention_tile_bytes) through `words` (TILE * head_dim). */
+X86_INLINE const void *native_tile_at(const cpu_attention_args *args, int64_t kv_head, int64_t start,
+                                      const int64_t head_dim, void *scratch, void *words) {
+    if (args->tiles != NULL)
+        return (const unsigned char *)args->tiles + (size_t)(start / TILE) * cpu_attention_tile_bytes(args->layout);
+    native_tile(args, kv_head, start, head_dim, scratch, words);
+    return scratch;
 }
 
 /* qt (bf16-rounded floats [d][v][lane]) as pairs qp[i][v][lane] of dimensions 2i, 2i + 1. */
@@ -128,11 +178,13 @@ X86_INLINE void x86_native_q_pairs(const float *qt, const int64_t head_dim, cons
                                                                     vf_load(qt + ((2 * i + 1) * NV + v) * VW)));
 }
 
-/* The tile's 16 K rows as bf16 words [key][d] (native_tile_words, kt and kb its scratch), then the
- * scores as x86_scores computes them with BF: one chain per key over dimension pairs. */
+/* The scores of the tile's keys as x86_scores computes them with BF: one chain per key
+ * over dimension pairs. *tile: the tile (native_tile_at; scratch and words its scratch), kept for
+ * x86_native_accumulate. */
 X86_INLINE void x86_native_scores(const cpu_attention_args *args, int64_t kv_head, int64_t start, const int64_t head_dim,
-                                  const int NV, const int32_t *qp, float *kt, int32_t *kb, vf *s) {
-    const int32_t *key_pairs = (const int32_t *)native_tile_words(args, 0, kv_head, start, head_dim, kt, (uint16_t *)kb);
+                                  const int NV, const int32_t *qp, void *scratch, void *words, const void **tile, vf *s) {
+    *tile = native_tile_at(args, kv_head, start, head_dim, scratch, words);
+    const int32_t *key_pairs = *tile;
     const int64_t pairs = head_dim / 2;
     const int group = ACC_REGS / NV;
     for (int first = 0; first < TILE; first += group) {
@@ -173,24 +225,11 @@ X86_INLINE void native_accumulate_chunk(float *acc, const vf *alpha, const __m51
         X86_UNROLL for (int v = 0; v < NV; v++) vf_store(acc + ((d0 + c) * NV + v) * VW, a[c * NV + v]);
 }
 
-/* acc[d] = acc[d] * alpha, then the 16 keys' values in pairs (odd key first, as
- * x86_accumulate with BF): V rows to bf16 words (native_tile_words, tmp and words its
- * scratch) and then to pairs [key pair][d] in `pairs`, the weights p [key][v][lane]
- * (already bf16) paired per lane. */
-X86_INLINE void x86_native_accumulate(const cpu_attention_args *args, int64_t kv_head, int64_t start,
-                                      const int64_t head_dim, const int NV, const float *p, const vf *alpha, float *acc,
-                                      float *tmp, uint16_t *words, int32_t *pairs) {
-    const uint16_t *rows = native_tile_words(args, 1, kv_head, start, head_dim, tmp, words);
-    for (int64_t m = 0; m < TILE / 2; m++) {
-        const uint16_t *even = rows + 2 * m * head_dim, *odd = even + head_dim;
-        int64_t d = 0;
-        for (; d + VW <= head_dim; d += VW) {
-            __m512i lo = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(even + d)));
-            __m512i hi = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(odd + d))), 16);
-            _mm512_storeu_si512(pairs + m * head_dim + d, _mm512_or_si512(lo, hi));
-        }
-        for (; d < head_dim; d++) pairs[m * head_dim + d] = (int32_t)((uint32_t)odd[d] << 16 | even[d]);
-    }
+/* acc[d] = acc[d] * alpha, then the tile's 16 values in key pairs (odd key first, as
+ * x86_accumulate with BF) weighted by p [key][v][lane] (already bf16), paired per lane. */
+X86_INLINE void x86_native_accumulate(const void *tile, const int64_t head_dim, const int NV, const float *p,
+                                      const vf *alpha, float *acc) {
+    const int32_t *pairs = (const int32_t *)((const uint16_t *)tile + TILE * head_dim);
     __m512bh weights[TILE / 2 * MAX_NV];
     X86_UNROLL for (int m = 0; m < TILE / 2; m++)
         X86_UNROLL for (int v = 0; v < NV; v++)
@@ -243,7 +282,9 @@ static void avx512_rms_norm_row(const float *x, const float *weight, int64_t wid
     for (; i < width; i++) out[i] = x[i] * scale * weight[i];
 }
 
-X86_OPS_TABLE(avx512_kernels, "avx512", avx512_rms_norm_row)
+X86_OPS_TABLE(avx512_kernels, "avx512", avx512_rms_norm_row, NULL)
+/* The same where vdpbf16ps runs: bf16 attention can convert tiles once per call. */
+X86_OPS_TABLE(avx512_bf16_kernels, "avx512", avx512_rms_norm_row, avx512_prepare_tiles)
 
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -254,7 +295,8 @@ X86_OPS_TABLE(avx512_kernels, "avx512", avx512_rms_norm_row)
 const cpu_ops_kernels *cpu_ops_kernels_avx512(void) {
     bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                      __builtin_cpu_supports("avx512vl");
-    return supported ? &avx512_kernels : NULL;
+    if (!supported) return NULL;
+    return x86_native_bf16_available() ? &avx512_bf16_kernels : &avx512_kernels;
 }
 
 #else

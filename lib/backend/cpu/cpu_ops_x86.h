@@ -202,24 +202,24 @@ X86_INLINE void x86_accumulate(float *acc, const vf *alpha, const float *p, cons
  * vdpbf16ps and then, after this file, the functions declared here; a tile whose keys
  * every row sees (no causal mask) takes them, computing the bits of the float emulation
  * (x86_scores and x86_accumulate with BF) at twice the products per instruction. Masked
- * tiles keep the emulation. Scratch: qp head_dim * MAX_ROWS / 2 and kb TILE * head_dim / 2
- * int32 (bf16 pairs). */
+ * tiles keep the emulation. Scratch: qp head_dim * MAX_ROWS / 2 int32 (bf16 pairs of q), and
+ * kt for a tile not prepared for the whole call (cpu_attention_args.tiles). */
 #ifdef X86_NATIVE_BF16
 static int x86_native_bf16_available(void);
+X86_INLINE vf x86_native_round_bf16(vf x);
 X86_INLINE void x86_native_q_pairs(const float *qt, const int64_t head_dim, const int NV, int32_t *qp);
 X86_INLINE void x86_native_scores(const cpu_attention_args *args, int64_t kv_head, int64_t start, const int64_t head_dim,
-                                  const int NV, const int32_t *qp, float *kt, int32_t *kb, vf *s);
-X86_INLINE void x86_native_accumulate(const cpu_attention_args *args, int64_t kv_head, int64_t start,
-                                      const int64_t head_dim, const int NV, const float *p, const vf *alpha, float *acc,
-                                      float *tmp, uint16_t *words, int32_t *pairs);
+                                  const int NV, const int32_t *qp, void *scratch, void *words, const void **tile, vf *s);
+X86_INLINE void x86_native_accumulate(const void *tile, const int64_t head_dim, const int NV, const float *p,
+                                      const vf *alpha, float *acc);
 #else
 static inline int x86_native_bf16_available(void) { return 0; }
+X86_INLINE vf x86_native_round_bf16(vf x) { return x; }
 X86_INLINE void x86_native_q_pairs(const float *qt, const int64_t head_dim, const int NV, int32_t *qp) {}
 X86_INLINE void x86_native_scores(const cpu_attention_args *args, int64_t kv_head, int64_t start, const int64_t head_dim,
-                                  const int NV, const int32_t *qp, float *kt, int32_t *kb, vf *s) {}
-X86_INLINE void x86_native_accumulate(const cpu_attention_args *args, int64_t kv_head, int64_t start,
-                                      const int64_t head_dim, const int NV, const float *p, const vf *alpha, float *acc,
-                                      float *tmp, uint16_t *words, int32_t *pairs) {}
+                                  const int NV, const int32_t *qp, void *scratch, void *words, const void **tile, vf *s) {}
+X86_INLINE void x86_native_accumulate(const void *tile, const int64_t head_dim, const int NV, const float *p,
+                                      const vf *alpha, float *acc) {}
 #endif
 
 /* Scratch (all 64-byte aligned): qt and acc head_dim * MAX_ROWS floats, kt and vt TILE *
@@ -227,7 +227,7 @@ X86_INLINE void x86_native_accumulate(const cpu_attention_args *args, int64_t kv
  * [d][v][lane], p holds [key][v][lane]. */
 X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows,
                                 const int64_t head_dim, const int NV, const int BF, const int NATIVE, float *qt,
-                                float *acc, float *kt, float *vt, int32_t *qp, int32_t *kb) {
+                                float *acc, float *kt, float *vt, int32_t *qp) {
     const int64_t group = args->n_heads / args->layout->n_kv_heads;
     int32_t limit_array[MAX_ROWS] __attribute__((aligned(64)));
     float p[TILE * MAX_ROWS] __attribute__((aligned(64)));
@@ -255,9 +255,10 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
         int masked = start + TILE - 1 > first_limit;
         const int native = NATIVE && !masked;
         const float *v_rows = NULL;
+        const void *tile = NULL;
         vf s[TILE * MAX_NV];
         if (native) {
-            x86_native_scores(args, kv_head, start, head_dim, NV, qp, kt, kb, s);
+            x86_native_scores(args, kv_head, start, head_dim, NV, qp, kt, vt, &tile, s);
         } else {
             const float *k_rows = x86_tile_rows(args, 0, kv_head, start, n_keys, head_dim, kt, 1, BF);
             v_rows = x86_tile_rows(args, 1, kv_head, start, n_keys, head_dim, vt, BF, BF);
@@ -275,7 +276,7 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
             running_sum[v] = vf_mul(running_sum[v], alpha[v]);
             X86_UNROLL for (int k = 0; k < TILE; k++) {
                 vf weight = x86_exp(vf_sub(s[k * NV + v], new_max));
-                if (BF) weight = vf_round_bf16(weight);
+                if (BF) weight = NATIVE ? x86_native_round_bf16(weight) : vf_round_bf16(weight);
                 running_sum[v] = vf_add(running_sum[v], weight);
                 vf_store(p + (k * NV + v) * VW, weight);
             }
@@ -283,7 +284,7 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
         }
         /* Constant `masked` arguments: each call inlines without the mask test in its loop. */
         if (native)
-            x86_native_accumulate(args, kv_head, start, head_dim, NV, p, alpha, acc, kt, (uint16_t *)vt, kb);
+            x86_native_accumulate(tile, head_dim, NV, p, alpha, acc);
         else if (masked)
             x86_accumulate(acc, alpha, p, v_rows, n_keys, head_dim, NV, 1, limits, start, BF);
         else
@@ -303,21 +304,20 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
 
 /* One vector holds the rows of a decode step (NV 1), two those of a prefill unit. */
 X86_INLINE void x86_attend_rows(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows,
-                                const int64_t head_dim, float *qt, float *acc, float *kt, float *vt, int32_t *qp,
-                                int32_t *kb) {
+                                const int64_t head_dim, float *qt, float *acc, float *kt, float *vt, int32_t *qp) {
     const int bf16 = cpu_attention_in_bf16(args->layout), native = bf16 && x86_native_bf16_available();
     if (n_rows <= VW && native)
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 1, 1, qt, acc, kt, vt, qp, kb);
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 1, 1, qt, acc, kt, vt, qp);
     else if (n_rows <= VW && bf16)
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 1, 0, qt, acc, kt, vt, qp, kb);
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 1, 0, qt, acc, kt, vt, qp);
     else if (n_rows <= VW)
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 0, 0, qt, acc, kt, vt, qp, kb);
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 1, 0, 0, qt, acc, kt, vt, qp);
     else if (native)
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 1, 1, qt, acc, kt, vt, qp, kb);
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 1, 1, qt, acc, kt, vt, qp);
     else if (bf16)
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 1, 0, qt, acc, kt, vt, qp, kb);
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 1, 0, qt, acc, kt, vt, qp);
     else
-        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 0, 0, qt, acc, kt, vt, qp, kb);
+        x86_attend_body(args, kv_head, row0, n_rows, head_dim, 2, 0, 0, qt, acc, kt, vt, qp);
 }
 
 /* head_dim as a constant for the common sizes: fixed strides in the inner loops, and
@@ -326,8 +326,8 @@ X86_INLINE void x86_attend_rows(const cpu_attention_args *args, int64_t kv_head,
     static void x86_attend_##dim(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) { \
         float qt[dim * MAX_ROWS] __attribute__((aligned(64))), acc[dim * MAX_ROWS] __attribute__((aligned(64))); \
         float kt[TILE * dim] __attribute__((aligned(64))), vt[TILE * dim] __attribute__((aligned(64)));       \
-        int32_t qp[dim * MAX_ROWS / 2] __attribute__((aligned(64))), kb[TILE * dim / 2] __attribute__((aligned(64))); \
-        x86_attend_rows(args, kv_head, row0, n_rows, dim, qt, acc, kt, vt, qp, kb);                            \
+        int32_t qp[dim * MAX_ROWS / 2] __attribute__((aligned(64)));                                          \
+        x86_attend_rows(args, kv_head, row0, n_rows, dim, qt, acc, kt, vt, qp);                            \
     }
 X86_ATTEND_FOR(64)
 X86_ATTEND_FOR(128)
@@ -337,15 +337,15 @@ X86_ATTEND_FOR(128)
  * bits. */
 static void x86_attend_any(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows) {
     const int64_t head_dim = args->layout->head_dim;
-    size_t floats = (size_t)(2 * head_dim * MAX_ROWS + 2 * TILE * head_dim) + (size_t)(head_dim * MAX_ROWS / 2 + TILE * head_dim / 2);
+    size_t floats = (size_t)(2 * head_dim * MAX_ROWS + 2 * TILE * head_dim + head_dim * MAX_ROWS / 2);
     float *scratch = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
     if (scratch == NULL) {
         cpu_ops_kernels_scalar()->attend(args, kv_head, row0, n_rows);
         return;
     }
     float *qt = scratch, *acc = qt + head_dim * MAX_ROWS, *kt = acc + head_dim * MAX_ROWS, *vt = kt + TILE * head_dim;
-    int32_t *qp = (int32_t *)(vt + TILE * head_dim), *kb = qp + head_dim * MAX_ROWS / 2;
-    x86_attend_rows(args, kv_head, row0, n_rows, head_dim, qt, acc, kt, vt, qp, kb);
+    int32_t *qp = (int32_t *)(vt + TILE * head_dim);
+    x86_attend_rows(args, kv_head, row0, n_rows, head_dim, qt, acc, kt, vt, qp);
     free(scratch);
 }
 
@@ -374,13 +374,14 @@ static void x86_attend(const cpu_attention_args *args, int64_t kv_head, int64_t 
 }
 
 /* The including file's table, with its own RMSNorm row. */
-#define X86_OPS_TABLE(table, label, rms_norm_row_fn) \
-    static const cpu_ops_kernels table = {           \
-        .name = label,                               \
-        .attention_rows = MAX_ROWS,                  \
-        .attend = X86_ATTEND,                        \
-        .exp = x86_exp_array,                        \
-        .swiglu = x86_swiglu,                        \
-        .rms_norm_row = rms_norm_row_fn,             \
-        .f32_to_f16 = x86_f32_to_f16,                \
+#define X86_OPS_TABLE(table, label, rms_norm_row_fn, prepare_tiles_fn) \
+    static const cpu_ops_kernels table = {                             \
+        .name = label,                                                 \
+        .attention_rows = MAX_ROWS,                                    \
+        .attend = X86_ATTEND,                                          \
+        .prepare_tiles = prepare_tiles_fn,                             \
+        .exp = x86_exp_array,                                          \
+        .swiglu = x86_swiglu,                                          \
+        .rms_norm_row = rms_norm_row_fn,                               \
+        .f32_to_f16 = x86_f32_to_f16,                                  \
     };
