@@ -237,7 +237,9 @@ SLLM_API const char *sllm_tensor_type_name(uint32_t type);
  *   hi = BLAKE2b-256(key, h(i-1) | block i's token ids as int32 little-endian)
  */
 
-/* Element type of cached K/V. */
+/* Element type of cached K/V. On the CPU backend attention over F16, BF16 and Q8_0 K/V
+ * multiplies in bf16 (q, k, softmax weights and v rounded to bf16, float sums; the same
+ * bits on every CPU), over F32 K/V in float (docs/caching.md). */
 typedef enum sllm_kv_dtype {
     SLLM_KV_F16 = 0,
     SLLM_KV_F32 = 1,
@@ -440,7 +442,8 @@ typedef struct sllm_token_logprob {
 } sllm_token_logprob;
 
 /* Streaming: receives UTF-8-complete text and the token ids that produced it. Text that
- * may still become a stop string is held back. Return non-zero to cancel. */
+ * may still become a stop string is held back (and may arrive later with n_tokens 0).
+ * text and tokens are never NULL. Return non-zero to cancel. */
 typedef int (*sllm_stream_fn)(void *user, const char *text, size_t text_len,
                               const int32_t *tokens, size_t n_tokens);
 

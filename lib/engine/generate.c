@@ -337,8 +337,9 @@ static sllm_status emit(generation *g, const char *text, size_t len, const int32
         sllm_status status = tok_bytes_append(&g->text, text, len);
         if (status != SLLM_OK) return status;
     }
+    static const int32_t no_tokens[1] = { 0 };    /* text held back until now comes without tokens */
     if (g->stream != NULL && (len > 0 || n_tokens > 0) &&
-        g->stream(g->stream_user, len ? text : "", len, tokens, n_tokens) != 0)
+        g->stream(g->stream_user, len ? text : "", len, n_tokens ? tokens : no_tokens, n_tokens) != 0)
         g->cancelled = 1;
     return SLLM_OK;
 }
