@@ -343,6 +343,10 @@ typedef struct sllm_cache_stats {
     uint64_t bytes_total;        /* K/V pool bytes */
     uint64_t bytes_per_block;
     uint64_t requests;
+    /* Appended: forward passes run, and steps (prefill chunks or decode tokens of
+     * concurrent calls) that ran in a pass shared with other calls' steps. */
+    uint64_t forward_passes;
+    uint64_t batched_steps;
 } sllm_cache_stats;
 
 /* Fills *stats (whose struct_size the caller set). */

@@ -115,6 +115,14 @@ typedef struct sllm_rope_params {
     const sllm_backend_buffer *freq_factors;
 } sllm_rope_params;
 
+/* One sequence of a batch: its new tokens' rows lie one after another in the batch's
+ * buffers, after those of the sequences before it. */
+typedef struct sllm_backend_sequence {
+    const int32_t *block_table;     /* covers position pos0 + n_tokens - 1 */
+    int64_t pos0;                   /* position of its first new token */
+    int64_t n_tokens;
+} sllm_backend_sequence;
+
 /* The vtable. New entries are only appended; callers check struct_size before using
  * an entry past the ones they know. */
 typedef struct sllm_backend_ops {
@@ -196,6 +204,16 @@ typedef struct sllm_backend_ops {
     sllm_status (*matmul_group)(sllm_backend *backend, int n, const sllm_backend_weight *w,
                                 const sllm_backend_buffer *const *bias, const sllm_backend_buffer *x,
                                 int64_t n_tokens, sllm_backend_buffer *const *y);
+    /* kv_write and attention for several sequences in one call (batched requests): the
+     * rows of k, v, q and out hold sequence 0's tokens, then sequence 1's, and so on.
+     * Results equal one kv_write / attention call per sequence. */
+    sllm_status (*kv_write_batch)(sllm_backend *backend, sllm_backend_buffer *pool, const sllm_kv_layout *layout,
+                                  int64_t layer, const sllm_backend_sequence *seqs, int64_t n_seqs,
+                                  const sllm_backend_buffer *k, const sllm_backend_buffer *v);
+    sllm_status (*attention_batch)(sllm_backend *backend, const sllm_backend_buffer *q,
+                                   const sllm_backend_buffer *pool, const sllm_kv_layout *layout, int64_t layer,
+                                   const sllm_backend_sequence *seqs, int64_t n_seqs, int64_t n_heads, float scale,
+                                   sllm_backend_buffer *out);
 } sllm_backend_ops;
 
 /* Every backend instance begins with this; implementations embed it as their first

@@ -95,12 +95,13 @@ SLLM_API sllm_status sllm_cache_create(sllm_model *model, const sllm_cache_param
     else randombytes_buf(cache->key, HASH_KEY_BYTES);
     kv_layout_describe(options.kv_dtype, options.block_size, cache->kv_layout_name);
     pthread_mutex_init(&cache->mutex, NULL);
-    pthread_mutex_init(&cache->compute_mutex, NULL);
     pthread_cond_init(&cache->blocks_released, NULL);
 
     status = create_backend(&options, &cache->backend);
     if (status == SLLM_OK) status = create_pool(cache, &options);
     if (status == SLLM_OK) status = forward_create(model, cache->backend, ENGINE_MAX_BATCH_TOKENS, &cache->forward);
+    if (status == SLLM_OK) status = batcher_init(&cache->batcher, cache->forward, ENGINE_MAX_BATCH_TOKENS);
+    if (status == SLLM_OK) cache->batcher_ready = 1;
     if (status != SLLM_OK) {
         sllm_cache_free(cache);
         return status;
@@ -119,7 +120,7 @@ SLLM_API void sllm_cache_free(sllm_cache *cache) {
     if (cache->backend) cache->backend->ops->destroy(cache->backend);
     kv_pool_destroy(&cache->blocks);
     pthread_cond_destroy(&cache->blocks_released);
-    pthread_mutex_destroy(&cache->compute_mutex);
+    if (cache->batcher_ready) batcher_destroy(&cache->batcher);
     pthread_mutex_destroy(&cache->mutex);
     sodium_memzero(cache->key, sizeof cache->key);
     free(cache);
@@ -148,6 +149,11 @@ static void collect_stats(const sllm_cache *cache, sllm_cache_stats *stats) {
     stats->evictions = pool.evictions;
     stats->bytes_per_block = sllm_kv_block_bytes(&cache->kv_layout);
     stats->bytes_total = pool.n_blocks * stats->bytes_per_block;
+    batcher *b = (batcher *)&cache->batcher;
+    pthread_mutex_lock(&b->mutex);
+    stats->forward_passes = b->passes;
+    stats->batched_steps = b->shared_steps;
+    pthread_mutex_unlock(&b->mutex);
 }
 
 SLLM_API sllm_status sllm_cache_get_stats(const sllm_cache *cache, sllm_cache_stats *stats) {
@@ -190,12 +196,17 @@ SLLM_API sllm_status sllm_cache_stats_prometheus(const sllm_cache *cache, char *
         "# HELP sllm_cache_blocks_total K/V blocks in the pool.\n"
         "# TYPE sllm_cache_blocks_total gauge\nsllm_cache_blocks_total %llu\n"
         "# HELP sllm_cache_bytes K/V pool size in bytes.\n"
-        "# TYPE sllm_cache_bytes gauge\nsllm_cache_bytes %llu\n",
+        "# TYPE sllm_cache_bytes gauge\nsllm_cache_bytes %llu\n"
+        "# HELP sllm_forward_passes_total Forward passes run.\n"
+        "# TYPE sllm_forward_passes_total counter\nsllm_forward_passes_total %llu\n"
+        "# HELP sllm_batched_steps_total Steps of concurrent calls that shared a forward pass.\n"
+        "# TYPE sllm_batched_steps_total counter\nsllm_batched_steps_total %llu\n",
         (unsigned long long)s.query_tokens, (unsigned long long)s.hit_tokens,
         (unsigned long long)s.requests, (unsigned long long)s.evictions,
         (unsigned long long)s.blocks_used, (unsigned long long)s.blocks_cached,
         (unsigned long long)s.blocks_free, (unsigned long long)s.blocks_total,
-        (unsigned long long)s.bytes_total);
+        (unsigned long long)s.bytes_total, (unsigned long long)s.forward_passes,
+        (unsigned long long)s.batched_steps);
     if (n < 0 || (size_t)n >= sizeof text)
         return core_fail(SLLM_ERR_INTERNAL, "sllm_cache_stats_prometheus: text overflow");
     *len = (size_t)n;

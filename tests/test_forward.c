@@ -115,6 +115,60 @@ START_TEST(test_logits_are_bit_identical_for_any_chunking_and_thread_count) {
 }
 END_TEST
 
+/* Three sequences stepped together through forward_run_many (prompts of different
+ * lengths, then decode tokens, one step with a 3-token chunk beside two decodes) give the
+ * logits each gets alone through forward_run, bit for bit, whatever shares its pass. */
+enum { N_SEQS = 3, SEQ_STEPS = 6 };
+
+static int64_t step_tokens(int seq, int step) { return step == 0 ? 5 + 4 * seq : (seq == 1 && step == 3) ? 3 : 1; }
+
+static int32_t seq_token(int seq, int64_t i, int64_t n_vocab) { return (int32_t)((i * 31 + seq * 17 + 5) % n_vocab); }
+
+static const char *const batched_types[] = { "F32", "F16", "Q8_0", "Q4_K_M" };
+
+START_TEST(test_sequences_sharing_a_pass_get_their_own_logits) {
+    sllm_model *model = load_random_model(archs[_i % 3], batched_types[_i]);
+    const int64_t n_vocab = sllm_model_n_vocab(model);
+    int32_t tokens[N_SEQS][64];
+    for (int seq = 0; seq < N_SEQS; seq++)
+        for (int64_t i = 0; i < 64; i++) tokens[seq][i] = seq_token(seq, i, n_vocab);
+    float *alone = malloc((size_t)(N_SEQS * SEQ_STEPS * n_vocab) * sizeof(float));
+    float *together = malloc((size_t)(N_SEQS * n_vocab) * sizeof(float));
+    for (int seq = 0; seq < N_SEQS; seq++) {
+        runner r;
+        runner_open(&r, model, 1, 64, SLLM_KV_F16, N_BLOCKS);
+        for (int step = 0, done = 0; step < SEQ_STEPS; done += (int)step_tokens(seq, step), step++)
+            ck_assert_int_eq(runner_step(&r, tokens[seq] + done, step_tokens(seq, step), done, 0,
+                                         alone + (seq * SEQ_STEPS + step) * n_vocab), SLLM_OK);
+        runner_close(&r);
+    }
+    runner shared;
+    runner_open(&shared, model, 2, 64, SLLM_KV_F16, N_SEQS * N_BLOCKS);
+    int64_t done[N_SEQS] = { 0 };
+    for (int step = 0; step < SEQ_STEPS; step++) {
+        forward_batch batches[N_SEQS];
+        const forward_batch *ptrs[N_SEQS];
+        for (int seq = 0; seq < N_SEQS; seq++) {
+            batches[seq] = (forward_batch){ tokens[seq] + done[seq], step_tokens(seq, step), done[seq],
+                                            shared.table + seq * N_BLOCKS, N_BLOCKS, shared.kv->buffer,
+                                            &shared.layout, 0, together + seq * n_vocab };
+            ptrs[seq] = &batches[seq];
+        }
+        ck_assert_int_eq(forward_run_many(shared.ctx, ptrs, N_SEQS), SLLM_OK);
+        for (int seq = 0; seq < N_SEQS; seq++) {
+            ck_assert_msg(memcmp(together + seq * n_vocab, alone + (seq * SEQ_STEPS + step) * n_vocab,
+                                 (size_t)n_vocab * sizeof(float)) == 0,
+                          "%s: sequence %d, step %d: logits differ in a shared pass", batched_types[_i], seq, step);
+            done[seq] += step_tokens(seq, step);
+        }
+    }
+    runner_close(&shared);
+    free(alone);
+    free(together);
+    sllm_model_free(model);
+}
+END_TEST
+
 START_TEST(test_positions_past_the_context_are_refused) {
     random_model_spec spec;
     random_model_defaults(&spec, "llama");
@@ -178,6 +232,8 @@ static Suite *forward_suite(void) {
     tcase_set_timeout(invariance, 600);
     tcase_add_loop_test(invariance, test_logits_are_bit_identical_for_any_chunking_and_thread_count, 0,
                         (int)(sizeof weight_types / sizeof weight_types[0]));
+    tcase_add_loop_test(invariance, test_sequences_sharing_a_pass_get_their_own_logits, 0,
+                        (int)(sizeof batched_types / sizeof batched_types[0]));
     suite_add_tcase(suite, invariance);
     TCase *errors = tcase_create("errors");
     tcase_add_test(errors, test_positions_past_the_context_are_refused);

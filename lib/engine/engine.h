@@ -10,6 +10,7 @@
 #include "cache/kv_layout.h"
 #include "chat/chat.h"
 #include "core/log.h"
+#include "engine/batcher.h"
 #include "engine/forward.h"
 #include "model/model_internal.h"
 #include "statelessllm_backend.h"
@@ -34,9 +35,11 @@ struct sllm_cache {
     uint64_t hit_tokens;
     uint64_t requests;
 
-    /* One forward context (its scratch buffers) serves one step at a time. */
-    pthread_mutex_t compute_mutex;
+    /* One forward context (its scratch buffers) serves one pass at a time; the batcher
+     * runs concurrent calls' steps in shared passes. */
     forward_context *forward;
+    batcher batcher;
+    int batcher_ready;
 
     /* Test hook: when non-zero, chain hashes keep only their first byte (the rest zeroed),
      * forcing collisions that the stored-token comparison must catch. */

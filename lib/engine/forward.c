@@ -30,6 +30,9 @@ struct forward_context {
     /* scratch, [max_batch_tokens][width] each */
     sllm_backend_buffer *x, *xn, *q, *k, *v, *attn, *proj, *gate, *up, *logits;
     int32_t *positions;                     /* host */
+    int32_t *tokens;                        /* host: the tokens of batched sequences, together */
+    sllm_backend_sequence *seqs;            /* host: one per batched sequence */
+    float *row;                             /* host: one row of x, gathered for logits */
 };
 
 /* ---- setup ------------------------------------------------------------------------------ */
@@ -95,7 +98,11 @@ static sllm_status alloc_scratch(forward_context *ctx) {
         if (status != SLLM_OK) return status;
     }
     ctx->positions = malloc((size_t)rows * sizeof *ctx->positions);
-    if (ctx->positions == NULL) return core_fail(SLLM_ERR_OUT_OF_MEMORY, "forward: out of memory");
+    ctx->tokens = malloc((size_t)rows * sizeof *ctx->tokens);
+    ctx->seqs = malloc((size_t)rows * sizeof *ctx->seqs);
+    ctx->row = malloc((size_t)hp->n_embd * sizeof *ctx->row);
+    if (!ctx->positions || !ctx->tokens || !ctx->seqs || !ctx->row)
+        return core_fail(SLLM_ERR_OUT_OF_MEMORY, "forward: out of memory");
     return SLLM_OK;
 }
 
@@ -137,6 +144,9 @@ void forward_free(forward_context *ctx) {
     free_buffers(ctx, buffers, sizeof buffers / sizeof buffers[0]);
     free(ctx->layers);
     free(ctx->positions);
+    free(ctx->tokens);
+    free(ctx->seqs);
+    free(ctx->row);
     free(ctx);
 }
 
@@ -152,13 +162,41 @@ int64_t forward_n_vocab(const forward_context *ctx) { return ctx->hp->n_vocab; }
 
 /* ---- one step ------------------------------------------------------------------------------- */
 
-/* The part of a batch one chunk processes. */
+/* What one pass through the layers processes: the new tokens of one or more sequences,
+ * one after another (seqs[s] says where sequence s's tokens sit). */
 typedef struct chunk {
-    const forward_batch *batch;
+    sllm_backend_buffer *kv_pool;
+    const sllm_kv_layout *kv_layout;
     const int32_t *tokens;
     int64_t n_tokens;
-    int64_t pos0;
+    const sllm_backend_sequence *seqs;
+    int64_t n_seqs;
 } chunk;
+
+static int has_batch_ops(const sllm_backend_ops *ops) {
+    return ops->struct_size >= offsetof(sllm_backend_ops, attention_batch) + sizeof ops->attention_batch &&
+           ops->kv_write_batch != NULL && ops->attention_batch != NULL;
+}
+
+/* K/V of the chunk's tokens into the pool, then their attention. */
+static sllm_status write_and_attend(forward_context *ctx, const chunk *c, int64_t il) {
+    const model_hparams *hp = ctx->hp;
+    const sllm_backend_ops *ops = ctx->ops;
+    const float scale = (float)(1.0 / sqrt((double)hp->head_dim));
+    if (c->n_seqs > 1) {
+        sllm_status status = ops->kv_write_batch(ctx->backend, c->kv_pool, c->kv_layout, il, c->seqs, c->n_seqs,
+                                                 ctx->k, ctx->v);
+        if (status != SLLM_OK) return status;
+        return ops->attention_batch(ctx->backend, ctx->q, c->kv_pool, c->kv_layout, il, c->seqs, c->n_seqs,
+                                    hp->n_head, scale, ctx->attn);
+    }
+    const sllm_backend_sequence *seq = &c->seqs[0];
+    sllm_status status = ops->kv_write(ctx->backend, c->kv_pool, c->kv_layout, il, seq->block_table, seq->pos0,
+                                       seq->n_tokens, ctx->k, ctx->v);
+    if (status != SLLM_OK) return status;
+    return ops->attention(ctx->backend, ctx->q, c->kv_pool, c->kv_layout, il, seq->block_table, seq->pos0,
+                          seq->n_tokens, hp->n_head, scale, ctx->attn);
+}
 
 /* Matmuls sharing their input in one backend call when the backend has matmul_group
  * (an appended vtable entry), else one by one: the results are the same. */
@@ -195,12 +233,7 @@ static sllm_status attention_block(forward_context *ctx, const chunk *c, int64_t
         status = ops->rms_norm(be, ctx->k, l->k_norm, n * hp->n_head_kv, hp->head_dim, hp->rms_eps, ctx->k);
     if (status == SLLM_OK) status = ops->rope(be, ctx->q, n, hp->n_head, hp->head_dim, ctx->positions, &rope);
     if (status == SLLM_OK) status = ops->rope(be, ctx->k, n, hp->n_head_kv, hp->head_dim, ctx->positions, &rope);
-    const forward_batch *b = c->batch;
-    if (status == SLLM_OK)
-        status = ops->kv_write(be, b->kv_pool, b->kv_layout, il, b->block_table, c->pos0, n, ctx->k, ctx->v);
-    if (status == SLLM_OK)
-        status = ops->attention(be, ctx->q, b->kv_pool, b->kv_layout, il, b->block_table, c->pos0, n, hp->n_head,
-                                (float)(1.0 / sqrt((double)hp->head_dim)), ctx->attn);
+    if (status == SLLM_OK) status = write_and_attend(ctx, c, il);
     if (status == SLLM_OK) status = ops->matmul(be, &l->wo, l->bo, ctx->attn, n, ctx->proj);
     if (status == SLLM_OK) status = ops->add(be, ctx->x, ctx->proj, n * hp->n_embd);
     return status;
@@ -238,21 +271,27 @@ static sllm_status emit_logits(forward_context *ctx, int64_t first_row, int64_t 
     return SLLM_OK;
 }
 
-static sllm_status run_chunk(forward_context *ctx, const chunk *c, int want_last, float *logits) {
-    const model_hparams *hp = ctx->hp;
-    for (int64_t t = 0; t < c->n_tokens; t++) ctx->positions[t] = (int32_t)(c->pos0 + t);
+/* The chunk through every layer, leaving the last hidden states in ctx->x. */
+static sllm_status run_layers(forward_context *ctx, const chunk *c) {
+    for (int64_t s = 0, t = 0; s < c->n_seqs; s++)
+        for (int64_t i = 0; i < c->seqs[s].n_tokens; i++, t++) ctx->positions[t] = (int32_t)(c->seqs[s].pos0 + i);
     sllm_status status = ctx->ops->embed(ctx->backend, &ctx->token_embd, c->tokens, c->n_tokens, ctx->x);
-    for (int64_t il = 0; status == SLLM_OK && il < hp->n_layer; il++) {
+    for (int64_t il = 0; status == SLLM_OK && il < ctx->hp->n_layer; il++) {
         status = attention_block(ctx, c, il);
         if (status == SLLM_OK) status = feed_forward_block(ctx, c, il);
     }
-    if (status != SLLM_OK) return status;
-    if (!c->batch->all_logits && !want_last) return SLLM_OK;
-    int64_t first_row = c->batch->all_logits ? 0 : c->n_tokens - 1;
-    int64_t n_rows = c->n_tokens - first_row;
+    return status;
+}
+
+/* One sequence's chunk; logits of its rows from first_row on (none when first_row is
+ * n_tokens). */
+static sllm_status run_chunk(forward_context *ctx, const chunk *c, int64_t first_row, float *logits) {
+    const model_hparams *hp = ctx->hp;
+    sllm_status status = run_layers(ctx, c);
+    if (status != SLLM_OK || first_row >= c->n_tokens) return status;
     status = ctx->ops->rms_norm(ctx->backend, ctx->x, ctx->output_norm, c->n_tokens, hp->n_embd, hp->rms_eps, ctx->xn);
     if (status != SLLM_OK) return status;
-    return emit_logits(ctx, first_row, n_rows, logits);
+    return emit_logits(ctx, first_row, c->n_tokens - first_row, logits);
 }
 
 static sllm_status check_batch(const forward_context *ctx, const forward_batch *b) {
@@ -280,10 +319,73 @@ sllm_status forward_run(forward_context *ctx, const forward_batch *batch) {
     for (int64_t done = 0; status == SLLM_OK && done < batch->n_tokens; done += ctx->max_batch_tokens) {
         int64_t n = batch->n_tokens - done;
         if (n > ctx->max_batch_tokens) n = ctx->max_batch_tokens;
-        chunk c = { batch, batch->tokens + done, n, batch->n_past + done };
+        const sllm_backend_sequence seq = { batch->block_table, batch->n_past + done, n };
+        chunk c = { batch->kv_pool, batch->kv_layout, batch->tokens + done, n, &seq, 1 };
         int is_last = done + n == batch->n_tokens;
+        int64_t first_row = batch->all_logits ? 0 : is_last ? n - 1 : n;
         float *logits = batch->all_logits ? batch->logits + done * n_vocab : batch->logits;
-        status = run_chunk(ctx, &c, is_last, logits);
+        status = run_chunk(ctx, &c, first_row, logits);
     }
     return status;
+}
+
+/* Whether the batches can share one pass: last-token logits only, one pool, and their
+ * tokens together within max_batch_tokens. */
+static int can_share_pass(const forward_context *ctx, const forward_batch *const *batches, int64_t n_batches) {
+    int64_t total = 0;
+    for (int64_t i = 0; i < n_batches; i++) {
+        if (batches[i]->all_logits || batches[i]->kv_pool != batches[0]->kv_pool ||
+            batches[i]->kv_layout != batches[0]->kv_layout)
+            return 0;
+        total += batches[i]->n_tokens;
+    }
+    return n_batches > 1 && total <= ctx->max_batch_tokens && has_batch_ops(ctx->ops);
+}
+
+/* Row `row` of ctx->x to row `dst_row` of ctx->xn (through the host: any backend). */
+static sllm_status gather_row(forward_context *ctx, int64_t row, int64_t dst_row) {
+    const size_t bytes = (size_t)ctx->hp->n_embd * sizeof(float);
+    sllm_status status = ctx->ops->buffer_download(ctx->backend, ctx->x, (size_t)row * bytes, ctx->row, bytes);
+    if (status != SLLM_OK) return status;
+    return ctx->ops->buffer_upload(ctx->backend, ctx->xn, (size_t)dst_row * bytes, ctx->row, bytes);
+}
+
+/* Logits of each sequence's last row: the rows gathered into ctx->xn, normed together. */
+static sllm_status emit_last_logits(forward_context *ctx, const forward_batch *const *batches, int64_t n_batches) {
+    const model_hparams *hp = ctx->hp;
+    sllm_status status = SLLM_OK;
+    for (int64_t i = 0, end = 0; i < n_batches && status == SLLM_OK; i++) {
+        end += batches[i]->n_tokens;
+        status = gather_row(ctx, end - 1, i);
+    }
+    if (status == SLLM_OK)
+        status = ctx->ops->rms_norm(ctx->backend, ctx->xn, ctx->output_norm, n_batches, hp->n_embd, hp->rms_eps, ctx->xn);
+    for (int64_t i = 0; i < n_batches && status == SLLM_OK; i++)
+        status = emit_logits(ctx, i, 1, batches[i]->logits);
+    return status;
+}
+
+sllm_status forward_run_many(forward_context *ctx, const forward_batch *const *batches, int64_t n_batches) {
+    if (ctx == NULL || batches == NULL || n_batches < 1)
+        return core_fail(SLLM_ERR_INVALID_ARGUMENT, "forward_run_many: NULL argument or no batches");
+    for (int64_t i = 0; i < n_batches; i++) {
+        sllm_status status = check_batch(ctx, batches[i]);
+        if (status != SLLM_OK) return status;
+    }
+    if (!can_share_pass(ctx, batches, n_batches)) {
+        sllm_status status = SLLM_OK;
+        for (int64_t i = 0; i < n_batches && status == SLLM_OK; i++) status = forward_run(ctx, batches[i]);
+        return status;
+    }
+    int64_t n_tokens = 0;
+    for (int64_t i = 0; i < n_batches; i++) {
+        const forward_batch *b = batches[i];
+        ctx->seqs[i] = (sllm_backend_sequence){ b->block_table, b->n_past, b->n_tokens };
+        memcpy(ctx->tokens + n_tokens, b->tokens, (size_t)b->n_tokens * sizeof *ctx->tokens);
+        n_tokens += b->n_tokens;
+    }
+    chunk c = { batches[0]->kv_pool, batches[0]->kv_layout, ctx->tokens, n_tokens, ctx->seqs, n_batches };
+    sllm_status status = run_layers(ctx, &c);
+    if (status != SLLM_OK) return status;
+    return emit_last_logits(ctx, batches, n_batches);
 }

@@ -38,6 +38,12 @@ typedef struct forward_batch {
  * (positions past the model's context), backend failures. */
 sllm_status forward_run(forward_context *ctx, const forward_batch *batch);
 
+/* Several sequences' new tokens in one pass, so that their matmuls share each read of
+ * the weights: the results equal one forward_run per batch, bit for bit (every kernel is
+ * batch-invariant). Batches that want only their last logits, share one pool and fit
+ * max_batch_tokens together share the pass; otherwise they run one after another. */
+sllm_status forward_run_many(forward_context *ctx, const forward_batch *const *batches, int64_t n_batches);
+
 int64_t forward_n_vocab(const forward_context *ctx);
 
 #endif

@@ -316,9 +316,7 @@ static sllm_status compute(generation *g, size_t n_tokens) {
         .all_logits = 0,
         .logits = g->logits,
     };
-    pthread_mutex_lock(&cache->compute_mutex);
-    sllm_status status = forward_run(cache->forward, &batch);
-    pthread_mutex_unlock(&cache->compute_mutex);
+    sllm_status status = batcher_run(&cache->batcher, &batch);
     if (status != SLLM_OK) return status;
     g->n_kv += n_tokens;
     if (g->hooks && g->hooks->on_logits) g->hooks->on_logits(g->hooks->user, g->logits, g->n_vocab);

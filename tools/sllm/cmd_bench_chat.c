@@ -3,6 +3,7 @@
  * computed vs total, and the share of the history served from the cache. */
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +17,21 @@ typedef struct bench_chat_options {
     int64_t budget_mb;              /* 0: sized to hold every conversation */
     int interleave, as_json, no_baseline;
     int load_flags;
+    int parallel;                   /* every conversation on its own thread, all at once */
 } bench_chat_options;
 
 static const char *const bench_chat_usage =
     "usage: sllm bench chat -m MODEL [-c CONVERSATIONS] [-T TURNS] [-u USER_TOKENS] [-r REPLY_TOKENS]\n"
-    "                       [-t THREADS] [--interleave] [--budget-mb N] [--no-baseline] [--mmap] [--json]\n"
+    "                       [-t THREADS] [--interleave | --parallel] [--budget-mb N] [--no-baseline] [--mmap]\n"
+    "                       [--json]\n"
     "\n"
     "Runs CONVERSATIONS (default 1) conversations of TURNS (default 20) turns. Every turn\n"
     "re-sends the whole history plus a new user message of about USER_TOKENS (default 60)\n"
     "tokens (slices of $SLLM_TESTDATA/text/war-and-peace.txt when present, else seeded\n"
     "pseudo-random words); replies are forced to exactly REPLY_TOKENS (default 64) greedy\n"
     "tokens. Conversations run one after the other, or with --interleave round-robin (turn 1\n"
-    "of every conversation, then turn 2 of every, ...). Then the same again with prefix\n"
+    "of every conversation, then turn 2 of every, ...), or with --parallel each on its own\n"
+    "thread, all at once (their steps share forward passes). Then the same again with prefix\n"
     "caching off (skip it with --no-baseline). Reported per turn: time to first token p50/p95\n"
     "across conversations, prompt tokens total and computed, and the hit ratio of the\n"
     "history: cached tokens / the tokens the previous turn held (its prompt and reply).\n"
@@ -35,10 +39,11 @@ static const char *const bench_chat_usage =
     CLI_LOAD_OPTIONS_HELP;
 
 static int parse_bench_chat_args(int argc, char **argv, bench_chat_options *opt) {
-    *opt = (bench_chat_options){ NULL, 1, 20, 60, 64, 2, 0, 0, 0, 0, 0 };
+    *opt = (bench_chat_options){ NULL, 1, 20, 60, 64, 2, 0, 0, 0, 0, 0, 0 };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--interleave") == 0) { opt->interleave = 1; continue; }
+        if (strcmp(arg, "--parallel") == 0) { opt->parallel = 1; continue; }
         if (strcmp(arg, "--json") == 0) { opt->as_json = 1; continue; }
         if (strcmp(arg, "--no-baseline") == 0) { opt->no_baseline = 1; continue; }
         if (cli_parse_load_option(arg, &opt->load_flags)) continue;
@@ -53,7 +58,7 @@ static int parse_bench_chat_args(int argc, char **argv, bench_chat_options *opt)
         else if (strcmp(arg, "--budget-mb") == 0) opt->budget_mb = atoll(value);
         else return 0;
     }
-    return opt->model_path && opt->n_conversations >= 1 && opt->n_turns >= 1 && opt->user_tokens >= 1 &&
+    return opt->model_path && !(opt->interleave && opt->parallel) && opt->n_conversations >= 1 && opt->n_turns >= 1 && opt->user_tokens >= 1 &&
            opt->reply_tokens >= 1 && opt->n_threads >= 1 && opt->budget_mb >= 0;
 }
 
@@ -163,6 +168,7 @@ typedef struct bench_pass {
     turn_record *records;           /* [conversation * n_turns + turn] */
     double wall_ms;
     uint64_t evictions, budget_bytes;
+    uint64_t generated_tokens, forward_passes, batched_steps;
 } bench_pass;
 
 typedef struct bench_chat {
@@ -196,6 +202,46 @@ static sllm_status run_turn(bench_chat *bench, sllm_cache *cache, chat_history *
     return status;
 }
 
+/* --parallel: one conversation's turns on its own thread. */
+typedef struct conversation_thread {
+    bench_chat *bench;
+    sllm_cache *cache;
+    chat_history *history;
+    const sllm_generate_params *params;
+    int conversation;
+    turn_record *records;
+    sllm_status status;
+} conversation_thread;
+
+static void *run_conversation(void *arg) {
+    conversation_thread *ct = arg;
+    ct->status = SLLM_OK;
+    for (int t = 0; t < ct->bench->opt->n_turns && ct->status == SLLM_OK; t++)
+        ct->status = run_turn(ct->bench, ct->cache, ct->history, ct->params, ct->conversation, t, ct->records);
+    return NULL;
+}
+
+static sllm_status run_parallel(bench_chat *bench, sllm_cache *cache, chat_history *histories,
+                                const sllm_generate_params *params, turn_record *records) {
+    const int n_conv = bench->opt->n_conversations;
+    conversation_thread *threads = calloc((size_t)n_conv, sizeof *threads);
+    pthread_t *ids = calloc((size_t)n_conv, sizeof *ids);
+    int started = 0;
+    sllm_status status = threads && ids ? SLLM_OK : SLLM_ERR_OUT_OF_MEMORY;
+    for (; status == SLLM_OK && started < n_conv; started++) {
+        threads[started] = (conversation_thread){ bench, cache, &histories[started], params, started, records, SLLM_OK };
+        if (pthread_create(&ids[started], NULL, run_conversation, &threads[started]) != 0) status = SLLM_ERR_INTERNAL;
+    }
+    if (status != SLLM_OK) started--;   /* the failed pthread_create started nothing */
+    for (int c = 0; c < started; c++) {
+        pthread_join(ids[c], NULL);
+        if (status == SLLM_OK) status = threads[c].status;
+    }
+    free(threads);
+    free(ids);
+    return status;
+}
+
 static int run_pass(bench_chat *bench, bench_pass *pass) {
     const bench_chat_options *opt = bench->opt;
     int n_conv = opt->n_conversations, n_turns = opt->n_turns, rc = 1;
@@ -219,7 +265,8 @@ static int run_pass(bench_chat *bench, bench_pass *pass) {
         status = chat_history_add(&histories[c], "system", bench_system_prompt, strlen(bench_system_prompt), NULL, 0);
     double start = chat_now_ms();
     int n_steps = n_conv * n_turns;
-    for (int step = 0; step < n_steps && status == SLLM_OK; step++) {
+    if (opt->parallel && status == SLLM_OK) status = run_parallel(bench, cache, histories, &params, pass->records);
+    for (int step = 0; !opt->parallel && step < n_steps && status == SLLM_OK; step++) {
         int c = opt->interleave ? step % n_conv : step / n_turns;
         int t = opt->interleave ? step / n_conv : step % n_turns;
         status = run_turn(bench, cache, &histories[c], &params, c, t, pass->records);
@@ -230,6 +277,9 @@ static int run_pass(bench_chat *bench, bench_pass *pass) {
     sllm_cache_get_stats(cache, &stats);
     pass->evictions = stats.evictions;
     pass->budget_bytes = stats.bytes_total;
+    pass->forward_passes = stats.forward_passes;
+    pass->batched_steps = stats.batched_steps;
+    for (int i = 0; i < n_steps; i++) pass->generated_tokens += pass->records[i].generated_tokens;
     rc = 0;
 done:
     for (int c = 0; histories != NULL && c < n_conv; c++) chat_history_free(&histories[c]);
@@ -317,6 +367,10 @@ static void print_pass_text(const char *title, const bench_pass *pass, const pas
            "ttft turn %d / turn 1: %.2fx\n", n_turns, 100.0 * summary->history_hit_ratio,
            (unsigned long long)(summary->prompt_tokens - summary->cached_tokens),
            (unsigned long long)summary->prompt_tokens, n_turns, summary->ttft_ratio);
+    printf("generated %llu tokens in %.1f s (%.1f tokens/s over the run) | %llu forward passes, %llu steps in "
+           "shared passes\n", (unsigned long long)pass->generated_tokens, pass->wall_ms / 1e3,
+           pass->wall_ms > 0 ? 1e3 * (double)pass->generated_tokens / pass->wall_ms : 0.0,
+           (unsigned long long)pass->forward_passes, (unsigned long long)pass->batched_steps);
 }
 
 static json_t *pass_json(const bench_pass *pass, const pass_summary *summary, int n_turns) {
@@ -331,8 +385,11 @@ static json_t *pass_json(const bench_pass *pass, const pass_summary *summary, in
                                                "history_tokens", (json_int_t)s->history_tokens,
                                                "history_hit_ratio", ratio(s->cached_tokens, s->history_tokens)));
     }
-    return json_pack("{s:b, s:f, s:I, s:I, s:I, s:f, s:f, s:o}", "prefix_caching", pass->prefix_caching,
+    return json_pack("{s:b, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:o}", "prefix_caching", pass->prefix_caching,
                      "wall_ms", pass->wall_ms, "evictions", (json_int_t)pass->evictions,
+                     "generated_tokens", (json_int_t)pass->generated_tokens,
+                     "forward_passes", (json_int_t)pass->forward_passes,
+                     "batched_steps", (json_int_t)pass->batched_steps,
                      "prompt_tokens", (json_int_t)summary->prompt_tokens,
                      "cached_tokens", (json_int_t)summary->cached_tokens,
                      "history_hit_ratio_from_turn_2", summary->history_hit_ratio,
@@ -343,7 +400,8 @@ static void print_header_text(const bench_chat *bench) {
     const bench_chat_options *opt = bench->opt;
     printf("sllm bench chat: %s\n%d conversation(s) x %d turns (%s), user messages ~%d tokens (%s), replies %d "
            "tokens, %d threads, K/V budget %.1f MiB\n", opt->model_path, opt->n_conversations, opt->n_turns,
-           opt->interleave ? "interleaved" : "one after the other", opt->user_tokens,
+           opt->parallel ? "all at once, a thread each" : opt->interleave ? "interleaved" : "one after the other",
+           opt->user_tokens,
            bench->from_book ? "War and Peace" : "pseudo-random words", opt->reply_tokens,
            opt->n_threads, (double)bench->budget_bytes / 1048576.0);
 }
@@ -356,12 +414,12 @@ static int report(const bench_chat *bench, const bench_pass *passes, int n_passe
     for (int i = 0; i < n_passes; i++)
         rc |= summarize_pass(&passes[i], opt->n_conversations, opt->n_turns, &summaries[i]);
     if (rc == 0 && opt->as_json) {
-        json_t *root = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:b, s:I, s:o, s:o?}", "model", opt->model_path,
+        json_t *root = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:b, s:b, s:I, s:o, s:o?}", "model", opt->model_path,
                                  "conversations", opt->n_conversations, "turns", opt->n_turns,
                                  "user_tokens", opt->user_tokens,
                                  "user_text", bench->from_book ? "war-and-peace" : "random-words",
                                  "reply_tokens", opt->reply_tokens,
-                                 "threads", opt->n_threads, "interleave", opt->interleave,
+                                 "threads", opt->n_threads, "interleave", opt->interleave, "parallel", opt->parallel,
                                  "budget_bytes", (json_int_t)bench->budget_bytes,
                                  "cache", pass_json(&passes[0], &summaries[0], opt->n_turns),
                                  "no_cache", n_passes > 1 ? pass_json(&passes[1], &summaries[1], opt->n_turns) : NULL);

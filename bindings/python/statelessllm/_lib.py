@@ -50,7 +50,8 @@ class CacheStatsStruct(Structure):
     _fields_ = [("struct_size", c_size_t), ("query_tokens", c_uint64), ("hit_tokens", c_uint64),
                 ("blocks_total", c_uint64), ("blocks_used", c_uint64),
                 ("blocks_cached", c_uint64), ("blocks_free", c_uint64), ("evictions", c_uint64),
-                ("bytes_total", c_uint64), ("bytes_per_block", c_uint64), ("requests", c_uint64)]
+                ("bytes_total", c_uint64), ("bytes_per_block", c_uint64), ("requests", c_uint64),
+                ("forward_passes", c_uint64), ("batched_steps", c_uint64)]
 
 
 class GenerateParams(Structure):

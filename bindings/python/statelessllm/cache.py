@@ -98,6 +98,10 @@ class CacheStats:
     bytes_total: int
     bytes_per_block: int
     requests: int
+    forward_passes: int = 0
+    """Forward passes run (prefill chunks and decode steps)."""
+    batched_steps: int = 0
+    """Steps of concurrent calls that ran in a pass shared with other calls."""
 
     @property
     def hit_ratio(self) -> float:

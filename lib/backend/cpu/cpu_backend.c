@@ -279,12 +279,35 @@ static sllm_status check_kv(const sllm_backend_buffer *pool, const sllm_kv_layou
 static sllm_status cpu_kv_write_op(sllm_backend *backend, sllm_backend_buffer *pool, const sllm_kv_layout *layout,
                                    int64_t layer, const int32_t *block_table, int64_t pos0, int64_t n_tokens,
                                    const sllm_backend_buffer *k, const sllm_backend_buffer *v) {
-    int64_t row = layout->n_kv_heads * layout->head_dim;
-    sllm_status status = check_kv(pool, layout, layer, block_table, pos0 + n_tokens, "kv_write");
-    if (status == SLLM_OK) status = check_floats(k, n_tokens * row, "kv_write", "k");
-    if (status == SLLM_OK) status = check_floats(v, n_tokens * row, "kv_write", "v");
+    const sllm_backend_sequence seq = { block_table, pos0, n_tokens };
+    return backend->ops->kv_write_batch(backend, pool, layout, layer, &seq, 1, k, v);
+}
+
+/* Tokens of the batch's sequences together; -1 when one of them has a negative count. */
+static int64_t batch_tokens(const sllm_backend_sequence *seqs, int64_t n_seqs) {
+    int64_t total = 0;
+    for (int64_t s = 0; s < n_seqs; s++) {
+        if (seqs[s].n_tokens < 0 || seqs[s].block_table == NULL || seqs[s].pos0 < 0) return -1;
+        total += seqs[s].n_tokens;
+    }
+    return total;
+}
+
+static sllm_status cpu_kv_write_batch_op(sllm_backend *backend, sllm_backend_buffer *pool,
+                                         const sllm_kv_layout *layout, int64_t layer,
+                                         const sllm_backend_sequence *seqs, int64_t n_seqs,
+                                         const sllm_backend_buffer *k, const sllm_backend_buffer *v) {
+    const int64_t row = layout->n_kv_heads * layout->head_dim, total = batch_tokens(seqs, n_seqs);
+    if (total < 0) return core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu kv_write: a sequence has no block table or a negative count");
+    sllm_status status = check_floats(k, total * row, "kv_write", "k");
+    if (status == SLLM_OK) status = check_floats(v, total * row, "kv_write", "v");
+    for (int64_t s = 0; s < n_seqs && status == SLLM_OK; s++)
+        status = check_kv(pool, layout, layer, seqs[s].block_table, seqs[s].pos0 + seqs[s].n_tokens, "kv_write");
     if (status != SLLM_OK) return status;
-    cpu_kv_write(buf(pool)->data, layout, layer, block_table, pos0, n_tokens, cfloats(k), cfloats(v));
+    (void)backend;
+    for (int64_t s = 0, first = 0; s < n_seqs; first += seqs[s].n_tokens, s++)
+        cpu_kv_write(buf(pool)->data, layout, layer, seqs[s].block_table, seqs[s].pos0, seqs[s].n_tokens,
+                     cfloats(k) + first * row, cfloats(v) + first * row);
     return SLLM_OK;
 }
 
@@ -307,10 +330,20 @@ static sllm_status cpu_attention_op(sllm_backend *backend, const sllm_backend_bu
                                     const sllm_backend_buffer *pool, const sllm_kv_layout *layout, int64_t layer,
                                     const int32_t *block_table, int64_t pos0, int64_t n_tokens, int64_t n_heads,
                                     float scale, sllm_backend_buffer *out) {
-    int64_t row = n_heads * layout->head_dim;
-    sllm_status status = check_kv(pool, layout, layer, block_table, pos0 + n_tokens, "attention");
-    if (status == SLLM_OK) status = check_floats(q, n_tokens * row, "attention", "q");
-    if (status == SLLM_OK) status = check_floats(out, n_tokens * row, "attention", "out");
+    const sllm_backend_sequence seq = { block_table, pos0, n_tokens };
+    return backend->ops->attention_batch(backend, q, pool, layout, layer, &seq, 1, n_heads, scale, out);
+}
+
+static sllm_status cpu_attention_batch_op(sllm_backend *backend, const sllm_backend_buffer *q,
+                                          const sllm_backend_buffer *pool, const sllm_kv_layout *layout,
+                                          int64_t layer, const sllm_backend_sequence *seqs, int64_t n_seqs,
+                                          int64_t n_heads, float scale, sllm_backend_buffer *out) {
+    const int64_t row = n_heads * layout->head_dim, total = batch_tokens(seqs, n_seqs);
+    if (total < 0) return core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu attention: a sequence has no block table or a negative count");
+    sllm_status status = check_floats(q, total * row, "attention", "q");
+    if (status == SLLM_OK) status = check_floats(out, total * row, "attention", "out");
+    for (int64_t s = 0; s < n_seqs && status == SLLM_OK; s++)
+        status = check_kv(pool, layout, layer, seqs[s].block_table, seqs[s].pos0 + seqs[s].n_tokens, "attention");
     if (status != SLLM_OK) return status;
     if (layout->n_kv_heads <= 0 || n_heads % layout->n_kv_heads != 0 ||
         (n_heads / layout->n_kv_heads) * layout->head_dim > CPU_MAX_ATTN_GROUP_FLOATS ||
@@ -319,11 +352,14 @@ static sllm_status cpu_attention_op(sllm_backend *backend, const sllm_backend_bu
                          (long long)n_heads, (long long)layout->n_kv_heads, (long long)layout->head_dim);
     cpu_backend *cpu = (cpu_backend *)backend;
     const cpu_ops_kernels *kernels = cpu_ops_kernels_best();
-    size_t scratch_bytes = cpu_attention_scratch_bytes(kernels, layout, pos0, n_tokens, n_heads);
-    void *scratch = attention_scratch(cpu, scratch_bytes);
-    cpu_attention_args args = { cfloats(q), cbuf(pool)->data, layout, layer, block_table, pos0, n_tokens,
-                                n_heads, scale, floats(out), NULL };
-    cpu_attention_with(kernels, cpu->pool, &args, scratch, scratch != NULL ? scratch_bytes : 0);
+    for (int64_t s = 0, first = 0; s < n_seqs; first += seqs[s].n_tokens, s++) {
+        const sllm_backend_sequence *seq = &seqs[s];
+        size_t scratch_bytes = cpu_attention_scratch_bytes(kernels, layout, seq->pos0, seq->n_tokens, n_heads);
+        void *scratch = attention_scratch(cpu, scratch_bytes);
+        cpu_attention_args args = { cfloats(q) + first * row, cbuf(pool)->data, layout, layer, seq->block_table,
+                                    seq->pos0, seq->n_tokens, n_heads, scale, floats(out) + first * row, NULL };
+        cpu_attention_with(kernels, cpu->pool, &args, scratch, scratch != NULL ? scratch_bytes : 0);
+    }
     return SLLM_OK;
 }
 
@@ -378,6 +414,8 @@ static const sllm_backend_ops cpu_ops_table = {
     .logits = cpu_logits_op,
     .sync = cpu_sync,
     .matmul_group = cpu_matmul_group_op,
+    .kv_write_batch = cpu_kv_write_batch_op,
+    .attention_batch = cpu_attention_batch_op,
 };
 
 sllm_status cpu_backend_create(int n_threads, sllm_backend **out) {
