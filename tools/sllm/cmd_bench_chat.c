@@ -18,12 +18,14 @@ typedef struct bench_chat_options {
     int interleave, as_json, no_baseline;
     int load_flags;
     int parallel;                   /* every conversation on its own thread, all at once */
+    sllm_kv_dtype kv_dtype;
+    const char *kv_type_name;
 } bench_chat_options;
 
 static const char *const bench_chat_usage =
     "usage: sllm bench chat -m MODEL [-c CONVERSATIONS] [-T TURNS] [-u USER_TOKENS] [-r REPLY_TOKENS]\n"
     "                       [-t THREADS] [--interleave | --parallel] [--budget-mb N] [--no-baseline] [--mmap]\n"
-    "                       [--json]\n"
+    "                       [--kv-type f16|bf16|f32|q8_0] [--json]\n"
     "\n"
     "Runs CONVERSATIONS (default 1) conversations of TURNS (default 20) turns. Every turn\n"
     "re-sends the whole history plus a new user message of about USER_TOKENS (default 60)\n"
@@ -36,10 +38,12 @@ static const char *const bench_chat_usage =
     "across conversations, prompt tokens total and computed, and the hit ratio of the\n"
     "history: cached tokens / the tokens the previous turn held (its prompt and reply).\n"
     "--budget-mb defaults to a K/V budget that holds every conversation. -t defaults to 2.\n"
+    "--kv-type picks the K/V element type (default f16; bf16 and q8_0 attend with bf16\n"
+    "products, see docs/caching.md).\n"
     CLI_LOAD_OPTIONS_HELP;
 
 static int parse_bench_chat_args(int argc, char **argv, bench_chat_options *opt) {
-    *opt = (bench_chat_options){ NULL, 1, 20, 60, 64, 2, 0, 0, 0, 0, 0, 0 };
+    *opt = (bench_chat_options){ NULL, 1, 20, 60, 64, 2, 0, 0, 0, 0, 0, 0, SLLM_KV_F16, "f16" };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--interleave") == 0) { opt->interleave = 1; continue; }
@@ -56,7 +60,15 @@ static int parse_bench_chat_args(int argc, char **argv, bench_chat_options *opt)
         else if (strcmp(arg, "-r") == 0) opt->reply_tokens = atoi(value);
         else if (strcmp(arg, "-t") == 0) opt->n_threads = atoi(value);
         else if (strcmp(arg, "--budget-mb") == 0) opt->budget_mb = atoll(value);
-        else return 0;
+        else if (strcmp(arg, "--kv-type") == 0) {
+            static const struct { const char *name; sllm_kv_dtype dtype; } kv_types[] = {
+                { "f16", SLLM_KV_F16 }, { "bf16", SLLM_KV_BF16 }, { "f32", SLLM_KV_F32 }, { "q8_0", SLLM_KV_Q8_0 } };
+            size_t k = 0;
+            while (k < sizeof kv_types / sizeof kv_types[0] && strcmp(value, kv_types[k].name) != 0) k++;
+            if (k == sizeof kv_types / sizeof kv_types[0]) return 0;
+            opt->kv_dtype = kv_types[k].dtype;
+            opt->kv_type_name = kv_types[k].name;
+        } else return 0;
     }
     return opt->model_path && !(opt->interleave && opt->parallel) && opt->n_conversations >= 1 && opt->n_turns >= 1 && opt->user_tokens >= 1 &&
            opt->reply_tokens >= 1 && opt->n_threads >= 1 && opt->budget_mb >= 0;
@@ -254,6 +266,7 @@ static int run_pass(bench_chat *bench, bench_pass *pass) {
     cache_params.n_threads = opt->n_threads;
     cache_params.budget_bytes = bench->budget_bytes;
     cache_params.prefix_caching = pass->prefix_caching;
+    cache_params.kv_dtype = opt->kv_dtype;
     sllm_status status = sllm_cache_create(bench->model, &cache_params, &cache);
     if (status != SLLM_OK) { cli_fail("cannot create the cache", status); goto done; }
     sllm_generate_params params;
@@ -399,11 +412,11 @@ static json_t *pass_json(const bench_pass *pass, const pass_summary *summary, in
 static void print_header_text(const bench_chat *bench) {
     const bench_chat_options *opt = bench->opt;
     printf("sllm bench chat: %s\n%d conversation(s) x %d turns (%s), user messages ~%d tokens (%s), replies %d "
-           "tokens, %d threads, K/V budget %.1f MiB\n", opt->model_path, opt->n_conversations, opt->n_turns,
+           "tokens, %d threads, %s K/V budget %.1f MiB\n", opt->model_path, opt->n_conversations, opt->n_turns,
            opt->parallel ? "all at once, a thread each" : opt->interleave ? "interleaved" : "one after the other",
            opt->user_tokens,
            bench->from_book ? "War and Peace" : "pseudo-random words", opt->reply_tokens,
-           opt->n_threads, (double)bench->budget_bytes / 1048576.0);
+           opt->n_threads, opt->kv_type_name, (double)bench->budget_bytes / 1048576.0);
 }
 
 static int report(const bench_chat *bench, const bench_pass *passes, int n_passes) {
@@ -414,12 +427,12 @@ static int report(const bench_chat *bench, const bench_pass *passes, int n_passe
     for (int i = 0; i < n_passes; i++)
         rc |= summarize_pass(&passes[i], opt->n_conversations, opt->n_turns, &summaries[i]);
     if (rc == 0 && opt->as_json) {
-        json_t *root = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:b, s:b, s:I, s:o, s:o?}", "model", opt->model_path,
+        json_t *root = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:b, s:b, s:s, s:I, s:o, s:o?}", "model", opt->model_path,
                                  "conversations", opt->n_conversations, "turns", opt->n_turns,
                                  "user_tokens", opt->user_tokens,
                                  "user_text", bench->from_book ? "war-and-peace" : "random-words",
                                  "reply_tokens", opt->reply_tokens,
-                                 "threads", opt->n_threads, "interleave", opt->interleave, "parallel", opt->parallel,
+                                 "threads", opt->n_threads, "interleave", opt->interleave, "parallel", opt->parallel, "kv_type", opt->kv_type_name,
                                  "budget_bytes", (json_int_t)bench->budget_bytes,
                                  "cache", pass_json(&passes[0], &summaries[0], opt->n_turns),
                                  "no_cache", n_passes > 1 ? pass_json(&passes[1], &summaries[1], opt->n_turns) : NULL);
@@ -448,6 +461,7 @@ static int size_budget(bench_chat *bench) {
     sllm_cache_params cache_params;
     sllm_cache_params_init(&cache_params);
     cache_params.n_threads = 1;
+    cache_params.kv_dtype = opt->kv_dtype;     /* bytes per block */
     sllm_cache *probe = NULL;
     sllm_status status = sllm_cache_create(bench->model, &cache_params, &probe);
     if (status != SLLM_OK) return cli_fail("cannot create the cache", status);

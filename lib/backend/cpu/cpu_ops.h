@@ -18,12 +18,14 @@ enum { CPU_MAX_HEAD_DIM = 512, CPU_MAX_ATTN_GROUP_FLOATS = 8192 };
  * tiling is part of every attention result and never depends on the batch. */
 enum { CPU_ATTENTION_TILE = 16 };
 
-/* K/V stored in F16, BF16 or Q8_0 are attended to with bf16 products, as vdpbf16ps and
- * GPU flash attention for bf16 models compute them: q, k, the softmax weights and v are
- * rounded to bf16, products accumulate in float, and denormal results flush to zero (the
- * instruction's own rule, kept by every table). F32 K/V keep float products throughout. */
+/* K/V stored in BF16 or Q8_0 (8 significant bits or fewer) are attended to with bf16
+ * products, as vdpbf16ps and GPU flash attention for bf16 models compute them: q, k, the
+ * softmax weights and v are rounded to bf16, products accumulate in float, and denormal
+ * results flush to zero (the instruction's own rule, kept by every table). F32 and F16
+ * K/V keep float products: rounding F16 keys to bf16 moved SmolLM2's logits by ~0.3,
+ * 7x what F16 storage itself does, enough to flip a greedy near-tie. */
 static inline int cpu_attention_in_bf16(const sllm_kv_layout *layout) {
-    return layout->dtype != SLLM_KV_F32 && layout->head_dim % 2 == 0;
+    return (layout->dtype == SLLM_KV_BF16 || layout->dtype == SLLM_KV_Q8_0) && layout->head_dim % 2 == 0;
 }
 
 /* x with a denormal flushed to a zero of its sign. */
