@@ -237,9 +237,10 @@ SLLM_API const char *sllm_tensor_type_name(uint32_t type);
  *   hi = BLAKE2b-256(key, h(i-1) | block i's token ids as int32 little-endian)
  */
 
-/* Element type of cached K/V. On the CPU backend attention over F16, BF16 and Q8_0 K/V
+/* Element type of cached K/V. On the CPU backend attention over BF16 and Q8_0 K/V
  * multiplies in bf16 (q, k, softmax weights and v rounded to bf16, float sums; the same
- * bits on every CPU), over F32 K/V in float (docs/caching.md). */
+ * bits on every CPU; ~1.6x faster over long histories), over F16 and F32 K/V in float
+ * (docs/caching.md). */
 typedef enum sllm_kv_dtype {
     SLLM_KV_F16 = 0,
     SLLM_KV_F32 = 1,
