@@ -146,6 +146,7 @@ def test_stats_count_queries_hits_and_blocks(sllm, tiny_model):
         assert empty.blocks_total == (1 << 20) // empty.bytes_per_block
         assert empty.bytes_total == empty.blocks_total * empty.bytes_per_block
         assert (empty.query_tokens, empty.hit_tokens, empty.requests) == (0, 0, 0)
+        assert (empty.forward_passes, empty.batched_steps) == (0, 0)
         assert empty.hit_ratio == 0.0
         first = cache.generate(HELLO, temperature=0, max_tokens=1)
         second = cache.generate(HELLO, temperature=0, max_tokens=1)
@@ -155,6 +156,9 @@ def test_stats_count_queries_hits_and_blocks(sllm, tiny_model):
     # The last prompt token is always recomputed (its logits are needed).
     assert second.cached_tokens == (second.prompt_tokens - 1) // 16 * 16
     assert stats.hit_tokens == second.cached_tokens
+    # One prefill pass per call (one token each: the first reply token needs no decode
+    # step), one call at a time, so none shared.
+    assert (stats.forward_passes, stats.batched_steps) == (2, 0)
     assert stats.blocks_used == 0
     assert stats.blocks_cached + stats.blocks_free == stats.blocks_total
     assert stats.hit_ratio == pytest.approx(stats.hit_tokens / stats.query_tokens)
@@ -166,6 +170,8 @@ def test_prometheus_text_carries_the_same_counts(tiny_cache):
     values = dict(re.findall(r"^(sllm_\w+) (\d+)$", text, re.M))
     assert int(values["sllm_cache_query_tokens_total"]) == stats.query_tokens
     assert int(values["sllm_cache_hit_tokens_total"]) == stats.hit_tokens
+    assert int(values["sllm_forward_passes_total"]) == stats.forward_passes > 0
+    assert int(values["sllm_batched_steps_total"]) == stats.batched_steps
 
 
 def test_logprobs_are_reported_per_token(tiny_cache):

@@ -41,6 +41,9 @@ def test_four_threads_on_one_cache_match_sequential_greedy(sllm, tiny_model):
     assert [r.tokens for r in results] == expected
     assert stats.requests == len(PROMPTS)
     assert stats.hit_tokens > 0  # the shared system prompt is reused across threads
+    # At most one pass per step (a prefill and up to 15 decode steps per call), fewer
+    # where steps of different threads shared a pass.
+    assert 0 < stats.forward_passes <= len(PROMPTS) * 16
 
 
 def test_four_threads_sampling_with_seeds_match_sequential(sllm, tiny_model, tiny_cache):
