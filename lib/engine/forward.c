@@ -257,15 +257,21 @@ static sllm_status feed_forward_block(forward_context *ctx, const chunk *c, int6
     return status;
 }
 
-/* Logits of rows [first_row, first_row + n_rows) of the normed chunk, to host `dst`. */
-static sllm_status emit_logits(forward_context *ctx, int64_t first_row, int64_t n_rows, float *dst) {
+/* Logits of rows [first_row, first_row + n_rows) of the normed chunk (ctx->xn), to host:
+ * row r to dst + r * n_vocab, or, when `batches` is given, to batches[r]->logits. Each
+ * LOGITS_ROWS rows share one read of the output matrix. */
+static sllm_status emit_logits(forward_context *ctx, int64_t first_row, int64_t n_rows, float *dst,
+                               const forward_batch *const *batches) {
     const int64_t n_vocab = ctx->hp->n_vocab;
+    const size_t row_bytes = (size_t)n_vocab * sizeof(float);
     for (int64_t done = 0; done < n_rows; done += LOGITS_ROWS) {
         int64_t rows = n_rows - done < LOGITS_ROWS ? n_rows - done : LOGITS_ROWS;
         sllm_status status = ctx->ops->logits(ctx->backend, &ctx->output, ctx->xn, first_row + done, rows, ctx->logits);
-        if (status == SLLM_OK)
-            status = ctx->ops->buffer_download(ctx->backend, ctx->logits, 0, dst + done * n_vocab,
-                                               (size_t)(rows * n_vocab) * sizeof(float));
+        if (status == SLLM_OK && batches == NULL)
+            status = ctx->ops->buffer_download(ctx->backend, ctx->logits, 0, dst + done * n_vocab, (size_t)rows * row_bytes);
+        for (int64_t r = 0; status == SLLM_OK && batches != NULL && r < rows; r++)
+            status = ctx->ops->buffer_download(ctx->backend, ctx->logits, (size_t)r * row_bytes,
+                                               batches[done + r]->logits, row_bytes);
         if (status != SLLM_OK) return status;
     }
     return SLLM_OK;
@@ -291,7 +297,7 @@ static sllm_status run_chunk(forward_context *ctx, const chunk *c, int64_t first
     if (status != SLLM_OK || first_row >= c->n_tokens) return status;
     status = ctx->ops->rms_norm(ctx->backend, ctx->x, ctx->output_norm, c->n_tokens, hp->n_embd, hp->rms_eps, ctx->xn);
     if (status != SLLM_OK) return status;
-    return emit_logits(ctx, first_row, c->n_tokens - first_row, logits);
+    return emit_logits(ctx, first_row, c->n_tokens - first_row, logits, NULL);
 }
 
 static sllm_status check_batch(const forward_context *ctx, const forward_batch *b) {
@@ -360,8 +366,7 @@ static sllm_status emit_last_logits(forward_context *ctx, const forward_batch *c
     }
     if (status == SLLM_OK)
         status = ctx->ops->rms_norm(ctx->backend, ctx->xn, ctx->output_norm, n_batches, hp->n_embd, hp->rms_eps, ctx->xn);
-    for (int64_t i = 0; i < n_batches && status == SLLM_OK; i++)
-        status = emit_logits(ctx, i, 1, batches[i]->logits);
+    if (status == SLLM_OK) status = emit_logits(ctx, 0, n_batches, NULL, batches);
     return status;
 }
 
