@@ -49,7 +49,8 @@ typedef struct sllm_backend_buffer sllm_backend_buffer;
 typedef enum sllm_weight_layout {
     SLLM_WEIGHT_ROWS = 0,       /* as in GGUF: rows one after the other */
     /* The CPU backend's repack (lib/backend/cpu/cpu_tile.h): groups of 16 rows
-     * interleaved 4 bytes at a time, same total size. Only the CPU backend reads it;
+     * interleaved 4 bytes at a time (float types: 16 elements at a time), same total
+     * size. Only the CPU backend reads it;
      * the model repacks at load only when the CPU runs the kernels for it. */
     SLLM_WEIGHT_CPU_TILE16 = 1
 } sllm_weight_layout;

@@ -49,7 +49,7 @@ static void describe_weights_layout(sllm_model *model) {
                      model->weights_region.huge ? "2 MiB huge pages" : "huge pages refused by the kernel");
     if (repacked > 0 && n > 0 && (size_t)n < sizeof model->weights_layout)
         snprintf(model->weights_layout + n, sizeof model->weights_layout - (size_t)n,
-                 ", %d matrices repacked into 16-row tiles for the AVX-512 VNNI kernels", repacked);
+                 ", %d matrices repacked into 16-row tiles for the AVX-512 kernels", repacked);
 }
 
 SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *params,

@@ -24,6 +24,7 @@
  * choosing by n_tokens never breaks batch invariance. Odd block counts fall back to the
  * shared x86 kernels (cpu_dot_x86.h), also bit-identical. */
 #include "backend/cpu/cpu_kernels.h"
+#include "backend/cpu/cpu_tile.h"
 #include "backend/cpu/cpu_tile_avx512.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -862,35 +863,48 @@ AVX512_GEMM_K(avx512_gemm_q4_K, GGML_TYPE_Q4_K)
 AVX512_GEMM_K(avx512_gemm_q5_K, GGML_TYPE_Q5_K)
 AVX512_GEMM_K(avx512_gemm_q6_K, GGML_TYPE_Q6_K)
 
-/* ---- float weights (F32, F16, BF16): FLOAT_ROWS x n_tokens register tiles ----
+/* ---- float weights (F32, F16, BF16): register tiles of rows x tokens ----
  * Each (row, token) pair keeps its own 16-lane accumulator (element i in lane i % 16,
  * as cpu_dot.c defines), so a tile only shares the weight conversion and the activation
- * loads; the lanes are summed in the canonical pairwise order at the end. */
-enum { FLOAT_ROWS = 4, FLOAT_TOKENS = 6 };
+ * loads; the lanes are summed in the canonical pairwise order at the end. Rows layout
+ * and tile16 differ only in where a row's 16 elements at column i lie:
+ * w + r * row_stride + (i / 16) * step (cpu_tile.h). */
+enum { FLOAT_ROWS = 4, FLOAT_TOKENS = 6, FLOAT_DECODE_ROWS = 16 };
 
-AVX512_INLINE __m512 float_load16(uint32_t type, const uint8_t *row, int64_t i) {
-    if (type == GGML_TYPE_F32) return _mm512_loadu_ps((const float *)row + i);
-    __m256i halves = _mm256_loadu_si256((const __m256i *)((const uint16_t *)row + i));
+AVX512_INLINE int float_bytes(uint32_t type) { return type == GGML_TYPE_F32 ? 4 : 2; }
+
+AVX512_INLINE __m512 float_load16(uint32_t type, const uint8_t *p) {
+    if (type == GGML_TYPE_F32) return _mm512_loadu_ps((const float *)p);
+    __m256i halves = _mm256_loadu_si256((const __m256i *)p);
     if (type == GGML_TYPE_F16) return _mm512_cvtph_ps(halves);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(halves), 16));
 }
 
-AVX512_INLINE void float_tile(uint32_t type, const uint8_t *w, size_t w_row_bytes, const int n_rows, const uint8_t *x,
-                              size_t x_row_bytes, const int n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
-    __m512 acc[FLOAT_ROWS][FLOAT_TOKENS];
+/* n_rows x n_tokens outputs; tail columns (n_cols % 16, rows layout only) one by one. */
+AVX512_INLINE void float_tile(uint32_t type, const uint8_t *w, size_t row_stride, size_t step, const int n_rows,
+                              const uint8_t *x, size_t x_row_bytes, const int n_tokens, int64_t n_cols, float *y,
+                              int64_t y_stride) {
+    __m512 acc[FLOAT_DECODE_ROWS][FLOAT_TOKENS];
     AVX512_UNROLL for (int r = 0; r < n_rows; r++)
         AVX512_UNROLL for (int t = 0; t < n_tokens; t++) acc[r][t] = _mm512_setzero_ps();
     int64_t n_main = n_cols - n_cols % 16;
-    for (int64_t i = 0; i < n_main; i += 16) {
-        __m512 weights[FLOAT_ROWS];
-        AVX512_UNROLL for (int r = 0; r < n_rows; r++) weights[r] = float_load16(type, w + (size_t)r * w_row_bytes, i);
+    const uint8_t *column = w;
+    for (int64_t i = 0; i < n_main; i += 16, column += step) {
+        if (n_tokens == 1) {    /* each weight used once: convert and multiply row by row */
+            __m512 xv = _mm512_loadu_ps((const float *)x + i);
+            AVX512_UNROLL for (int r = 0; r < n_rows; r++)
+                acc[r][0] = _mm512_fmadd_ps(float_load16(type, column + (size_t)r * row_stride), xv, acc[r][0]);
+            continue;
+        }
+        __m512 weights[FLOAT_DECODE_ROWS];
+        AVX512_UNROLL for (int r = 0; r < n_rows; r++) weights[r] = float_load16(type, column + (size_t)r * row_stride);
         AVX512_UNROLL for (int t = 0; t < n_tokens; t++) {
             __m512 xv = _mm512_loadu_ps((const float *)(x + (size_t)t * x_row_bytes) + i);
             AVX512_UNROLL for (int r = 0; r < n_rows; r++) acc[r][t] = _mm512_fmadd_ps(weights[r], xv, acc[r][t]);
         }
     }
     AVX512_UNROLL for (int r = 0; r < n_rows; r++) {
-        const uint8_t *row = w + (size_t)r * w_row_bytes;
+        const uint8_t *row = w + (size_t)r * row_stride;
         AVX512_UNROLL for (int t = 0; t < n_tokens; t++) {
             const float *xt = (const float *)(x + (size_t)t * x_row_bytes);
             float sum = x86_lanes16_sum(_mm512_castps512_ps256(acc[r][t]),
@@ -901,11 +915,13 @@ AVX512_INLINE void float_tile(uint32_t type, const uint8_t *w, size_t w_row_byte
     }
 }
 
-#define FLOAT_TILE_CASE(rows, count) \
-    case count: float_tile(type, w, w_row_bytes, rows, x, x_row_bytes, count, n_cols, y, y_stride); break;
+#define FLOAT_TILE_CASE(rows, count)                                                                           \
+    case count: float_tile(type, w, row_stride, step, rows, x, x_row_bytes, count, n_cols, y, y_stride); break;
 
-AVX512_INLINE void float_tile_rows(uint32_t type, const uint8_t *w, size_t w_row_bytes, const int n_rows, const uint8_t *x,
-                                   size_t x_row_bytes, int n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+/* n_tokens (1 to FLOAT_TOKENS) as a constant: FLOAT_ROWS rows or one. */
+AVX512_INLINE void float_tile_rows(uint32_t type, const uint8_t *w, size_t row_stride, size_t step, const int n_rows,
+                                   const uint8_t *x, size_t x_row_bytes, int n_tokens, int64_t n_cols, float *y,
+                                   int64_t y_stride) {
     if (n_rows == FLOAT_ROWS) {
         switch (n_tokens) {
             FLOAT_TILE_CASE(FLOAT_ROWS, 1) FLOAT_TILE_CASE(FLOAT_ROWS, 2) FLOAT_TILE_CASE(FLOAT_ROWS, 3)
@@ -921,29 +937,55 @@ AVX512_INLINE void float_tile_rows(uint32_t type, const uint8_t *w, size_t w_row
     }
 }
 
-AVX512_INLINE void float_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
-                              size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+/* Rows [0, n_rows) with FLOAT_ROWS-row tiles (the last rows one at a time). */
+AVX512_INLINE void float_rows_by_tokens(uint32_t type, const uint8_t *w, size_t row_stride, size_t step, int64_t n_rows,
+                                        const uint8_t *x, size_t x_row_bytes, int64_t n_tokens, int64_t n_cols,
+                                        float *y, int64_t y_stride) {
     for (int64_t r = 0; r < n_rows; r += FLOAT_ROWS) {
         int full = n_rows - r >= FLOAT_ROWS;
         for (int k = 0; k < (full ? 1 : (int)(n_rows - r)); k++) {
             for (int64_t t = 0; t < n_tokens; t += FLOAT_TOKENS) {
                 int group = n_tokens - t < FLOAT_TOKENS ? (int)(n_tokens - t) : FLOAT_TOKENS;
-                float_tile_rows(type, w + (size_t)(r + k) * w_row_bytes, w_row_bytes, full ? FLOAT_ROWS : 1,
-                                x + (size_t)t * x_row_bytes, x_row_bytes, group, n_cols, y + t * y_stride + r + k, y_stride);
+                float_tile_rows(type, w + (size_t)(r + k) * row_stride, row_stride, step, full ? FLOAT_ROWS : 1,
+                                x + (size_t)t * x_row_bytes, x_row_bytes, group, n_cols, y + t * y_stride + r + k,
+                                y_stride);
             }
         }
     }
 }
 
-#define AVX512_GEMM_FLOAT(name, type)                                                                 \
-    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,          \
-                     size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) { \
-        float_gemm(type, w, w_row_bytes, n_rows, x, x_row_bytes, n_tokens, n_cols, y, y_stride);      \
+#define AVX512_GEMM_FLOAT(name, type)                                                                           \
+    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,                    \
+                     size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {           \
+        float_rows_by_tokens(type, w, w_row_bytes, (size_t)(16 * float_bytes(type)), n_rows, x, x_row_bytes,    \
+                             n_tokens, n_cols, y, y_stride);                                                    \
     }
 
 AVX512_GEMM_FLOAT(avx512_gemm_f32, GGML_TYPE_F32)
 AVX512_GEMM_FLOAT(avx512_gemm_f16, GGML_TYPE_F16)
 AVX512_GEMM_FLOAT(avx512_gemm_bf16, GGML_TYPE_BF16)
+
+/* tile16 float matrices (n_rows a multiple of 16, n_cols of 16): a decode token takes a
+ * tile's 16 rows at once, so the matrix is read front to back in one stream; more
+ * tokens take it FLOAT_ROWS rows at a time (compute-bound; the tile stays in L2). */
+#define AVX512_TILE16_FLOAT(name, type)                                                                         \
+    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,                    \
+                     size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {           \
+        const size_t row_stride = (size_t)(16 * float_bytes(type)), step = CPU_TILE_ROWS * row_stride;         \
+        for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS) {                                                   \
+            const uint8_t *tile = w + (size_t)r * w_row_bytes;                                                  \
+            if (n_tokens == 1)                                                                                  \
+                float_tile(type, tile, row_stride, step, FLOAT_DECODE_ROWS, x, x_row_bytes, 1, n_cols, y + r,   \
+                           y_stride);                                                                           \
+            else                                                                                                \
+                float_rows_by_tokens(type, tile, row_stride, step, CPU_TILE_ROWS, x, x_row_bytes, n_tokens,     \
+                                     n_cols, y + r, y_stride);                                                  \
+        }                                                                                                       \
+    }
+
+AVX512_TILE16_FLOAT(avx512_tile16_f32, GGML_TYPE_F32)
+AVX512_TILE16_FLOAT(avx512_tile16_f16, GGML_TYPE_F16)
+AVX512_TILE16_FLOAT(avx512_tile16_bf16, GGML_TYPE_BF16)
 
 static const cpu_kernels avx512_kernels = {
     .name = "avx512",
@@ -955,6 +997,7 @@ static const cpu_kernels avx512_kernels = {
         [GGML_TYPE_Q5_K] = avx512_gemm_q5_K, [GGML_TYPE_Q6_K] = avx512_gemm_q6_K,
     },
     .gemm_tile16 = {
+        [GGML_TYPE_F32] = avx512_tile16_f32, [GGML_TYPE_F16] = avx512_tile16_f16, [GGML_TYPE_BF16] = avx512_tile16_bf16,
         [GGML_TYPE_Q4_0] = cpu_tile16_avx512_q4_0, [GGML_TYPE_Q4_1] = cpu_tile16_avx512_q4_1,
         [GGML_TYPE_Q8_0] = cpu_tile16_avx512_q8_0, [GGML_TYPE_Q4_K] = cpu_tile16_avx512_q4_K,
         [GGML_TYPE_Q6_K] = cpu_tile16_avx512_q6_K,

@@ -17,7 +17,8 @@ typedef struct tile_field {
     int offset;         /* in the row-layout block */
     int bytes;
     tile_area area;
-    int unit;           /* interleaving unit: 4 for levels, 2 (fp16) or 4 for headers */
+    int unit;           /* interleaving unit: 4 for levels (float types: a row's whole
+                         * block), 2 (fp16) or 4 for headers */
 } tile_field;
 
 typedef struct tile_shape {
@@ -48,6 +49,13 @@ static bool shape_of(uint32_t type, tile_shape *shape) {
     case GGML_TYPE_Q6_K: /* ql[128], qh[64], int8 scales[16], d */
         *shape = (tile_shape){ 256, 210, 2, 4, { { 0, 128, AREA_LEVELS, 4 }, { 128, 64, AREA_LEVELS, 4 },
                                               { 192, 16, AREA_HEADERS, 4 }, { 208, 2, AREA_HEADERS, 2 } }, 0 };
+        return true;
+    case GGML_TYPE_F32: /* float types: blocks of 16 elements, each row's 16 kept whole */
+        *shape = (tile_shape){ 16, 64, 1, 1, { { 0, 64, AREA_LEVELS, 64 } }, 0 };
+        return true;
+    case GGML_TYPE_F16:
+    case GGML_TYPE_BF16:
+        *shape = (tile_shape){ 16, 32, 1, 1, { { 0, 32, AREA_LEVELS, 32 } }, 0 };
         return true;
     default:
         return false;
@@ -108,6 +116,10 @@ static void convert_tile(const tile_shape *shape, int64_t n_cols, uint8_t *rows,
                 uint8_t *bytes = rows + (size_t)r * row_bytes + (size_t)b * (size_t)shape->block_bytes + field->offset;
                 for (int i = 0; i < field->bytes / unit; i++) {
                     uint8_t *packed = area + start + ((size_t)i * CPU_TILE_ROWS + (size_t)r) * (size_t)unit;
+                    if (flip == 0) {
+                        memcpy(to_tile ? packed : bytes + i * unit, to_tile ? bytes + i * unit : packed, (size_t)unit);
+                        continue;
+                    }
                     uint32_t word = 0;
                     memcpy(&word, to_tile ? bytes + i * unit : packed, (size_t)unit);
                     word ^= flip;
