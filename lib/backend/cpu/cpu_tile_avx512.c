@@ -7,9 +7,8 @@
  * block order), the lanes being 16 independent chains, so results are bit-identical to
  * the row-layout kernels and to the scalar table.
  *  - decode (under 4 tokens): the matrix is one linear stream (tiles are contiguous,
- *    each block group's scales follow its levels); every cache line is prefetched a
- *    fixed distance ahead, which is what lets 2 cores reach the memory's streaming
- *    bandwidth.
+ *    each block group's scales follow its levels), prefetched ahead in software where
+ *    that measured faster than the hardware prefetcher alone (below).
  *  - prefill: a tile's blocks are read per chunk (L1-resident) for groups of 8 tokens
  *    (K-quants: 4 super-blocks, 4 tokens), each token broadcasting 4 activation bytes
  *    per load. */
@@ -34,16 +33,19 @@
 
 #define TILE_INLINE static inline __attribute__((always_inline))
 
-/* Decode prefetches every line of the stream 2 KiB ahead (K-quants 4 KiB: at least one
- * super-block) into L2 (T1). Measured with bench_matmul on the 2-core VM (whose memory
- * bandwidth itself varies from run to run): T1 did at least as well as T0 and 2 KiB
- * better than 8 KiB; build with -DTILE_PREFETCH_HINT=... -DTILE_PREFETCH_BYTES=...
- * -DK_PREFETCH_BYTES=... to measure other choices. */
+/* Decode of Q4_0, Q4_1 and Q8_0 prefetches every line of the stream 2 KiB ahead into L2
+ * (T1), and Q6_K 8 KiB ahead (its ql and qh parts are two streams a few KiB apart,
+ * which the hardware prefetcher alone follows at about half speed). Q4_K has no
+ * software prefetch: its 36-line bursts measured ~20% slower than the hardware
+ * prefetcher alone (bench_matmul, one thread 19 -> 24 GB/s). Measured on the 2-core VM,
+ * whose memory bandwidth itself varies from run to run: T1 did at least as well as T0.
+ * Build with -DTILE_PREFETCH_HINT=... -DTILE_PREFETCH_BYTES=... -DK_PREFETCH_BYTES=...
+ * to measure other choices (0 turns the 32-element types' prefetch off). */
 #ifndef TILE_PREFETCH_HINT
 #define TILE_PREFETCH_HINT _MM_HINT_T1
 #endif
 #ifndef K_PREFETCH_BYTES
-#define K_PREFETCH_BYTES 4096
+#define K_PREFETCH_BYTES 8192
 #endif
 #ifndef TILE_PREFETCH_BYTES
 #define TILE_PREFETCH_BYTES 2048
@@ -139,7 +141,7 @@ TILE_INLINE void tile_decode(uint32_t type, const uint8_t *tile, int64_t n_block
     const int pair_lines = (int)(2 * (block_level_bytes(type) + block_header_bytes(type)) / 64);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < n_blocks; b += 2) {
-        prefetch_lines(stream_at(type, tile, b) + DECODE_PREFETCH_BYTES, pair_lines);
+        if (DECODE_PREFETCH_BYTES > 0) prefetch_lines(stream_at(type, tile, b) + DECODE_PREFETCH_BYTES, pair_lines);
         TILE_UNROLL for (int j = 0; j < 2; j++)
             acc = tile_chain(type, acc, block_sums(type, block_levels(type, tile, b + j), x + b + j),
                              block_header(type, tile, b + j), x + b + j);
@@ -317,13 +319,13 @@ TILE_INLINE void k_superblock(uint32_t type, const uint8_t *levels, const uint8_
     else q6k_superblock(levels, header, x, n, acc);
 }
 
-/* One tile, one token, super-block by super-block, the stream prefetched ahead. */
+/* One tile, one token, super-block by super-block (Q6_K: the stream prefetched ahead). */
 TILE_INLINE void tile_decode_k(uint32_t type, const uint8_t *tile, int64_t n_blocks, const cpu_block_q8k *x, float *y) {
     const int block_lines = (int)((block_level_bytes(type) + block_header_bytes(type) + 63) / 64);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < n_blocks; b++) {
         const cpu_block_q8k *xb = x + b;
-        prefetch_lines(stream_at(type, tile, b) + K_PREFETCH_BYTES, block_lines);
+        if (type == GGML_TYPE_Q6_K) prefetch_lines(stream_at(type, tile, b) + K_PREFETCH_BYTES, block_lines);
         k_superblock(type, block_levels(type, tile, b), block_header(type, tile, b), &xb, 1, &acc);
     }
     _mm512_storeu_ps(y, acc);
