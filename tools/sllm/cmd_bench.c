@@ -17,6 +17,7 @@ typedef struct bench_options {
     int n_threads;
     int load_flags;
     int as_json;
+    int n_rounds;
 } bench_options;
 
 static double now_seconds(void) {
@@ -65,13 +66,23 @@ static int32_t argmax(const float *row, int64_t n) {
     return (int32_t)best;
 }
 
+enum { BENCH_MAX_ROUNDS = 9 };
+
 typedef struct bench_result {
-    double prompt_seconds, decode_seconds;
+    double prompt_seconds;
+    int n_rounds;
+    double decode_seconds[BENCH_MAX_ROUNDS];    /* each round decodes the same positions */
+    double probes[BENCH_MAX_ROUNDS + 1];        /* bytes/s: before round 0, between rounds, after the last */
+    read_bandwidth probe;       /* how the probe read (loop, page size) */
     double kv_bytes;            /* the K/V pool of the benchmarked sequence */
     double peak_rss_bytes;      /* load, prefill and decode; never the probe's buffer */
-    read_bandwidth bandwidth;   /* the better of the probes just before and after decode */
-    double bandwidth_before, bandwidth_after;
 } bench_result;
+
+/* One decode round as reported: its speed, the better of the probes around it, and the
+ * share of that bandwidth decoding used. */
+typedef struct round_figures {
+    double tokens_per_s, bandwidth, efficiency;
+} round_figures;
 
 /* Forgets the peak RSS so far (Linux: "5" to /proc/self/clear_refs); 0 if it cannot. */
 static int reset_peak_rss(void) {
@@ -82,17 +93,27 @@ static int reset_peak_rss(void) {
 }
 
 /* The memory bandwidth of this VM changes from minute to minute, so it is measured
- * right before and right after decoding and the better figure is kept: the efficiency
- * can only be understated. The probe's buffer is kept out of the peak RSS by reading the
- * peak before it and resetting it after. */
+ * right before and right after each decode round and the better figure is kept: a
+ * round's efficiency can only be understated. The probe's buffer is kept out of the peak
+ * RSS by reading the peak before it and resetting it after. */
 static void probe_bandwidth(const bench_options *opt, bench_result *result, double *rate, int *peak_reset) {
     double peak = peak_rss_bytes();
     if (peak > result->peak_rss_bytes) result->peak_rss_bytes = peak;
-    read_bandwidth probe;
-    read_bandwidth_measure(opt->n_threads, &probe);
-    *rate = probe.bytes_per_s;
-    if (probe.bytes_per_s >= result->bandwidth.bytes_per_s) result->bandwidth = probe;
+    read_bandwidth_measure(opt->n_threads, &result->probe);
+    *rate = result->probe.bytes_per_s;
     *peak_reset = reset_peak_rss();
+}
+
+static sllm_status decode_round(cli_infer *infer, const bench_options *opt, int32_t first, double *seconds) {
+    sllm_status status = SLLM_OK;
+    int32_t next = first;
+    double start = now_seconds();
+    for (int64_t step = 0; status == SLLM_OK && step < opt->n_decode; step++) {
+        status = cli_infer_step(infer, &next, 1, opt->n_prompt + step);
+        next = argmax(infer->logits, infer->n_vocab);
+    }
+    *seconds = now_seconds() - start;
+    return status;
 }
 
 static sllm_status run_bench(cli_infer *infer, const bench_options *opt, bench_result *result) {
@@ -104,44 +125,76 @@ static sllm_status run_bench(cli_infer *infer, const bench_options *opt, bench_r
     double start = now_seconds();
     if (status == SLLM_OK) status = cli_infer_step(infer, prompt, opt->n_prompt, 0);
     result->prompt_seconds = now_seconds() - start;
+    int32_t first = status == SLLM_OK ? argmax(infer->logits, infer->n_vocab) : 0;
     int peak_reset = 0;
-    if (status == SLLM_OK) probe_bandwidth(opt, result, &result->bandwidth_before, &peak_reset);
-    start = now_seconds();
-    for (int64_t step = 0; status == SLLM_OK && step < opt->n_decode; step++) {
-        int32_t next = argmax(infer->logits, infer->n_vocab);
-        status = cli_infer_step(infer, &next, 1, opt->n_prompt + step);
+    if (status == SLLM_OK) probe_bandwidth(opt, result, &result->probes[0], &peak_reset);
+    /* without a reset the peak would now include the probe's buffer: stop probing */
+    for (int r = 0; status == SLLM_OK && peak_reset && r < opt->n_rounds; r++) {
+        status = decode_round(infer, opt, first, &result->decode_seconds[r]);
+        if (status == SLLM_OK) probe_bandwidth(opt, result, &result->probes[r + 1], &peak_reset);
+        if (status == SLLM_OK) result->n_rounds = r + 1;
     }
-    result->decode_seconds = now_seconds() - start;
-    /* without the reset the peak would now include the probe's buffer: keep the earlier one */
-    if (status == SLLM_OK && peak_reset) probe_bandwidth(opt, result, &result->bandwidth_after, &peak_reset);
+    if (status == SLLM_OK && result->n_rounds == 0) {    /* no probe: one round, unrated */
+        status = decode_round(infer, opt, first, &result->decode_seconds[0]);
+        result->n_rounds = 1;
+    }
     result->kv_bytes = (double)infer->n_blocks * (double)sllm_kv_block_bytes(&infer->layout);
     free(prompt);
     return status;
 }
 
+static round_figures round_of(const bench_options *opt, const sllm_model *model, const bench_result *r, int i) {
+    round_figures f;
+    f.tokens_per_s = (double)opt->n_decode / r->decode_seconds[i];
+    f.bandwidth = r->probes[i] > r->probes[i + 1] ? r->probes[i] : r->probes[i + 1];
+    f.efficiency = f.bandwidth > 0 ? weight_bytes_per_token(model) * f.tokens_per_s / f.bandwidth : 0.0;
+    return f;
+}
+
+/* The round of median efficiency (the lower middle one for an even count): one round's
+ * consistent figures, neither the luckiest nor the unluckiest. */
+static int median_round(const bench_options *opt, const sllm_model *model, const bench_result *r) {
+    for (int i = 0; i < r->n_rounds; i++) {
+        int below = 0, equal_before = 0;
+        double e = round_of(opt, model, r, i).efficiency;
+        for (int j = 0; j < r->n_rounds; j++) {
+            double other = round_of(opt, model, r, j).efficiency;
+            below += other < e;
+            equal_before += other == e && j < i;
+        }
+        if (below + equal_before == (r->n_rounds - 1) / 2) return i;
+    }
+    return 0;
+}
+
 static void report_json(const bench_options *opt, const sllm_model *model, const bench_result *r) {
-    double decode_tps = (double)opt->n_decode / r->decode_seconds;
-    double bytes_per_token = weight_bytes_per_token(model);
-    double bandwidth = r->bandwidth.bytes_per_s;
-    json_t *out = json_object();
+    int m = median_round(opt, model, r);
+    round_figures median = round_of(opt, model, r, m);
+    json_t *out = json_object(), *rounds = json_array();
     json_object_set_new(out, "model", json_string(opt->model_path));
     json_object_set_new(out, "weights_layout", json_string(sllm_model_weights_layout(model)));
     json_object_set_new(out, "n_prompt", json_integer((json_int_t)opt->n_prompt));
     json_object_set_new(out, "n_decode", json_integer((json_int_t)opt->n_decode));
     json_object_set_new(out, "threads", json_integer(opt->n_threads));
     json_object_set_new(out, "prompt_tokens_per_s", json_real((double)opt->n_prompt / r->prompt_seconds));
-    json_object_set_new(out, "decode_tokens_per_s", json_real(decode_tps));
+    json_object_set_new(out, "decode_tokens_per_s", json_real(median.tokens_per_s));
     json_object_set_new(out, "weights_bytes", json_integer((json_int_t)weight_bytes_total(model)));
     json_object_set_new(out, "kv_bytes", json_integer((json_int_t)r->kv_bytes));
     json_object_set_new(out, "peak_rss_bytes", json_integer((json_int_t)r->peak_rss_bytes));
-    json_object_set_new(out, "read_bandwidth_gb_per_s", json_real(bandwidth / 1e9));
-    json_object_set_new(out, "read_bandwidth_before_decode_gb_per_s", json_real(r->bandwidth_before / 1e9));
-    json_object_set_new(out, "read_bandwidth_after_decode_gb_per_s", json_real(r->bandwidth_after / 1e9));
-    json_object_set_new(out, "read_bandwidth_loop", json_string(r->bandwidth.loop ? r->bandwidth.loop : ""));
-    json_object_set_new(out, "read_bandwidth_huge_pages", json_boolean(r->bandwidth.huge_pages));
-    json_object_set_new(out, "weight_bytes_per_token", json_real(bytes_per_token));
-    json_object_set_new(out, "decode_bandwidth_efficiency",
-                        json_real(bandwidth > 0 ? bytes_per_token * decode_tps / bandwidth : 0.0));
+    json_object_set_new(out, "read_bandwidth_gb_per_s", json_real(median.bandwidth / 1e9));
+    json_object_set_new(out, "read_bandwidth_before_decode_gb_per_s", json_real(r->probes[m] / 1e9));
+    json_object_set_new(out, "read_bandwidth_after_decode_gb_per_s", json_real(r->probes[m + 1] / 1e9));
+    json_object_set_new(out, "read_bandwidth_loop", json_string(r->probe.loop ? r->probe.loop : ""));
+    json_object_set_new(out, "read_bandwidth_huge_pages", json_boolean(r->probe.huge_pages));
+    json_object_set_new(out, "weight_bytes_per_token", json_real(weight_bytes_per_token(model)));
+    json_object_set_new(out, "decode_bandwidth_efficiency", json_real(median.efficiency));
+    for (int i = 0; i < r->n_rounds; i++) {
+        round_figures f = round_of(opt, model, r, i);
+        json_array_append_new(rounds, json_pack("{s:f, s:f, s:f}", "decode_tokens_per_s", f.tokens_per_s,
+                                                "read_bandwidth_gb_per_s", f.bandwidth / 1e9,
+                                                "decode_bandwidth_efficiency", f.efficiency));
+    }
+    json_object_set_new(out, "decode_rounds", rounds);
     char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text) puts(text);
     free(text);
@@ -149,32 +202,41 @@ static void report_json(const bench_options *opt, const sllm_model *model, const
 }
 
 static void report_text(const bench_options *opt, const sllm_model *model, const bench_result *r) {
-    double decode_tps = (double)opt->n_decode / r->decode_seconds;
-    double bytes_per_token = weight_bytes_per_token(model);
+    int m = median_round(opt, model, r);
+    round_figures median = round_of(opt, model, r, m);
     double weights = weight_bytes_total(model);
-    double bandwidth = r->bandwidth.bytes_per_s;
-    double efficiency = bandwidth > 0 ? bytes_per_token * decode_tps / bandwidth : 0.0;
     printf("model                        %s\n", opt->model_path);
     printf("weights                      %s\n", sllm_model_weights_layout(model));
     printf("threads                      %d\n", opt->n_threads);
     printf("prompt (%4lld tokens)         %.1f tokens/s\n", (long long)opt->n_prompt,
            (double)opt->n_prompt / r->prompt_seconds);
-    printf("decode (%4lld tokens)         %.1f tokens/s\n", (long long)opt->n_decode, decode_tps);
+    printf("decode (%4lld tokens)         %.1f tokens/s\n", (long long)opt->n_decode, median.tokens_per_s);
     printf("peak memory (RSS)            %.1f MiB (weights %.1f MiB + KV %.1f MiB + %.1f MiB other)\n",
            r->peak_rss_bytes / 1048576.0, weights / 1048576.0, r->kv_bytes / 1048576.0,
            (r->peak_rss_bytes - weights - r->kv_bytes) / 1048576.0);
     printf("memory read bandwidth        %.1f GB/s (best of %.1f before and %.1f after decode; %s loads, %s pages, "
-           "%d threads)\n", bandwidth / 1e9, r->bandwidth_before / 1e9, r->bandwidth_after / 1e9,
-           r->bandwidth.loop ? r->bandwidth.loop : "no", r->bandwidth.huge_pages ? "2 MiB" : "4 KiB", opt->n_threads);
-    printf("weight bytes per token       %.1f MB\n", bytes_per_token / 1e6);
-    printf("decode bandwidth efficiency  %.0f%%\n", efficiency * 100.0);
+           "%d threads)\n", median.bandwidth / 1e9, r->probes[m] / 1e9, r->probes[m + 1] / 1e9,
+           r->probe.loop ? r->probe.loop : "no", r->probe.huge_pages ? "2 MiB" : "4 KiB", opt->n_threads);
+    printf("weight bytes per token       %.1f MB\n", weight_bytes_per_token(model) / 1e6);
+    printf("decode bandwidth efficiency  %.0f%%\n", median.efficiency * 100.0);
+    if (r->n_rounds < 2) return;
+    printf("decode rounds                %d, the median one above:", r->n_rounds);
+    for (int i = 0; i < r->n_rounds; i++) {
+        round_figures f = round_of(opt, model, r, i);
+        printf("%s %.1f tok/s at %.0f%% of %.1f GB/s", i ? ";" : "", f.tokens_per_s, f.efficiency * 100.0,
+               f.bandwidth / 1e9);
+    }
+    printf("\n");
 }
 
-static const char *const bench_usage = "usage: sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [--mmap] [--json]\n"
-                                       CLI_LOAD_OPTIONS_HELP;
+static const char *const bench_usage =
+    "usage: sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [-r 3] [--mmap] [--json]\n"
+    "  -r ROUNDS         decode rounds (1-9), each between two bandwidth probes; the round\n"
+    "                    of median efficiency is reported, every round listed\n"
+    CLI_LOAD_OPTIONS_HELP;
 
 static int parse_bench_args(int argc, char **argv, bench_options *opt) {
-    *opt = (bench_options){ NULL, 128, 64, 2, 0, 0 };
+    *opt = (bench_options){ NULL, 128, 64, 2, 0, 0, 3 };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--json") == 0) { opt->as_json = 1; continue; }
@@ -185,9 +247,11 @@ static int parse_bench_args(int argc, char **argv, bench_options *opt) {
         else if (strcmp(arg, "-p") == 0) opt->n_prompt = atoll(value);
         else if (strcmp(arg, "-n") == 0) opt->n_decode = atoll(value);
         else if (strcmp(arg, "-t") == 0) opt->n_threads = atoi(value);
+        else if (strcmp(arg, "-r") == 0) opt->n_rounds = atoi(value);
         else return 0;
     }
-    return opt->model_path && opt->n_prompt >= 1 && opt->n_decode >= 1 && opt->n_threads >= 1;
+    return opt->model_path && opt->n_prompt >= 1 && opt->n_decode >= 1 && opt->n_threads >= 1 &&
+           opt->n_rounds >= 1 && opt->n_rounds <= BENCH_MAX_ROUNDS;
 }
 
 int cmd_bench(int argc, char **argv) {
