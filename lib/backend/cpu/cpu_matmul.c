@@ -24,7 +24,9 @@
 #include "backend/cpu/cpu_quant.h"
 #include "backend/cpu/cpu_tile.h"
 
-enum { CPU_ROW_UNIT = 16, CPU_TOKEN_CHUNK = 64, CPU_CHUNKS_PER_THREAD = 8, CPU_ACT_FORMATS = 3 };
+/* CPU_BIG_CHUNK_SHARE: the first (share - 1) / share of a part's units go in chunks of
+ * n_units / (threads * CPU_CHUNKS_PER_THREAD), the rest one unit at a time. */
+enum { CPU_ROW_UNIT = 16, CPU_TOKEN_CHUNK = 64, CPU_CHUNKS_PER_THREAD = 8, CPU_BIG_CHUNK_SHARE = 4, CPU_ACT_FORMATS = 3 };
 
 /* One weight matrix of a task. */
 typedef struct matmul_part {
@@ -37,7 +39,8 @@ typedef struct matmul_part {
     const uint8_t *x;       /* the activations in this weight type's format */
     size_t x_row_bytes;
     float *y;
-    int64_t chunk_units;    /* row units per claimed chunk */
+    int64_t chunk_units;    /* row units per claimed chunk, for the first n_big chunks */
+    int64_t n_big;          /* then one unit per chunk, so that the threads finish together */
     int64_t first_chunk;    /* this part's chunks are [first_chunk, next part's) */
 } matmul_part;
 
@@ -96,8 +99,9 @@ static void matmul_rows(const matmul_task *task, const matmul_part *part, int64_
 
 /* Threads claim chunks of row units from a shared counter (over all parts), so a thread
  * slowed down (by the other's memory traffic, an interrupt) leaves its rows to the
- * others instead of making them wait; which thread computes a row never changes its
- * value. */
+ * others instead of making them wait; the last quarter of each part goes one unit at a
+ * time, so that the threads finish within one unit of each other. Which thread computes
+ * a row never changes its value. */
 static void matmul_task_run(void *context, int thread_index, int n_threads) {
     matmul_task *task = context;
     for (;;) {
@@ -106,8 +110,15 @@ static void matmul_task_run(void *context, int thread_index, int n_threads) {
         int i = task->n_parts - 1;
         while (task->parts[i].first_chunk > chunk) i--;
         const matmul_part *part = &task->parts[i];
-        int64_t row_begin = (chunk - part->first_chunk) * part->chunk_units * CPU_ROW_UNIT;
-        int64_t row_end = row_begin + part->chunk_units * CPU_ROW_UNIT;
+        int64_t local = chunk - part->first_chunk, unit_begin, n_units;
+        if (local < part->n_big) {
+            unit_begin = local * part->chunk_units;
+            n_units = part->chunk_units;
+        } else {
+            unit_begin = part->n_big * part->chunk_units + (local - part->n_big);
+            n_units = 1;
+        }
+        int64_t row_begin = unit_begin * CPU_ROW_UNIT, row_end = row_begin + n_units * CPU_ROW_UNIT;
         matmul_rows(task, part, row_begin, row_end < part->n_rows ? row_end : part->n_rows);
     }
 }
@@ -142,6 +153,7 @@ static void init_part(const cpu_kernels *kernels, const cpu_matmul_weight *weigh
         .x_row_bytes = cpu_act_row_bytes(format, n_cols), .y = weight->y,
         .chunk_units = chunk_units < 1 ? 1 : chunk_units,
     };
+    part->n_big = n_units * (CPU_BIG_CHUNK_SHARE - 1) / CPU_BIG_CHUNK_SHARE / part->chunk_units;
 }
 
 void cpu_matmul_group_with(const cpu_kernels *kernels, core_threadpool *pool, const cpu_matmul_weight *weights, int n,
@@ -165,7 +177,7 @@ void cpu_matmul_group_with(const cpu_kernels *kernels, core_threadpool *pool, co
         init_part(kernels, &weights[i], n_cols, &task, n_threads, &task.parts[i]);
         task.parts[i].first_chunk = task.n_chunks;
         int64_t n_units = (weights[i].n_rows + CPU_ROW_UNIT - 1) / CPU_ROW_UNIT;
-        task.n_chunks += (n_units + task.parts[i].chunk_units - 1) / task.parts[i].chunk_units;
+        task.n_chunks += task.parts[i].n_big + (n_units - task.parts[i].n_big * task.parts[i].chunk_units);
     }
     if (any_quantized) {
         /* One token's quantization is cheap; a thread hand-off only pays for many. */
