@@ -49,12 +49,16 @@ static void release_file_pages(const uint8_t *begin, const uint8_t *end) {
     if (last > first) madvise((void *)first, last - first, MADV_DONTNEED);
 }
 
+int model_weights_would_repack(const char *name, uint32_t type, int64_t n_rows, int64_t n_cols) {
+    return n_rows > 1 && strcmp(name, "token_embd.weight") != 0 && cpu_tile16_supported(type, n_rows, n_cols) &&
+           cpu_tile16_wanted();
+}
+
 /* Repacks a copied matrix in place, tile by tile, when the CPU's kernels read tile16
  * (the model is loaded before any backend exists, and the CPU backend is the one that
  * reads host weights; the layout is recorded in the tensor and checked by the backend).
  * Vectors and the token embedding (read by row) stay as they are. */
 static sllm_status repack(model_tensor *tensor, uint8_t *data) {
-    if (!cpu_tile16_supported(tensor->type, tensor->n_rows, tensor->n_cols)) return SLLM_OK;
     size_t tile_bytes = (size_t)(tensor->size_bytes / (uint64_t)tensor->n_rows) * CPU_TILE_ROWS;
     uint8_t *tile = malloc(tile_bytes);
     if (tile == NULL) return core_fail(SLLM_ERR_OUT_OF_MEMORY, "out of memory repacking '%s'", tensor->name);
@@ -73,7 +77,6 @@ static sllm_status copy_tensors(const gguf_file *gguf, model_weights *weights, c
     sllm_status status = core_region_alloc(total, region);
     if (status != SLLM_OK)
         return core_fail_context(status, "copying %llu bytes of weights into memory", (unsigned long long)total);
-    const int want_tiles = cpu_tile16_wanted();
     const uint8_t *file_data = weights->data;
     uint8_t *copy = region->data;
     uint64_t offset = 0;
@@ -85,8 +88,8 @@ static sllm_status copy_tensors(const gguf_file *gguf, model_weights *weights, c
         if (gguf->owns_mapping) release_file_pages(source, source + tensor->size_bytes);
         tensor->offset = offset;
         tensor->data = copy + offset;
-        int is_matrix = tensor != &weights->token_embd && tensor->n_rows > 1;
-        if (want_tiles && is_matrix) status = repack(tensor, copy + offset);
+        if (model_weights_would_repack(tensor->name, tensor->type, tensor->n_rows, tensor->n_cols))
+            status = repack(tensor, copy + offset);
         offset += tensor->size_bytes;
     }
     if (weights->tied_output) weights->output = weights->token_embd;

@@ -3,9 +3,12 @@ file with --mmap (sllm run, chat, bench, bench chat), the same tokens either way
 info` states the default; `sllm bench` reports the layout and the peak memory without its
 bandwidth probe's buffer."""
 import json
+import re
 import subprocess
 
 import pytest
+
+from conftest import require_file
 
 PROBE_BUFFER_BYTES = 1 << 30  # the bandwidth probe's buffer (tools/sllm/read_bandwidth.c)
 
@@ -110,3 +113,23 @@ def test_mmap_takes_no_value(sllm_bin, tiny_llama_path):
     out = run_cli(sllm_bin, "run", "-m", tiny_llama_path, "-p", "Hi", "-n", "1", "--mmap", "yes")
     assert out.returncode == 2
     assert "--mmap" in out.stderr
+
+
+def repacked_by_load(sllm_bin, model):
+    layout = bench_json(sllm_bin, model)["weights_layout"]
+    match = re.search(r"(\d+) matrices repacked", layout)
+    return int(match.group(1)) if match else 0
+
+
+@pytest.mark.parametrize("which", ["generated", "smollm2"])
+def test_info_predicts_what_the_load_repacks(sllm_bin, chat_model, models_dir, which):
+    model = chat_model if which == "generated" else require_file(
+        models_dir / "SmolLM2-135M-Instruct.Q4_1.gguf", "run `make models`")
+    out = run_cli(sllm_bin, "info", model, "--json")
+    assert out.returncode == 0, out.stderr
+    repacking = json.loads(out.stdout)["weights_repacking"]
+    assert 0 <= repacking["repacked"] <= repacking["matrices"]
+    assert repacking["repacked"] == repacked_by_load(sllm_bin, model)
+    text = run_cli(sllm_bin, "info", model).stdout
+    line = next(l for l in text.splitlines() if l.startswith("weights repacking"))
+    assert "%d of %d matrices" % (repacking["repacked"], repacking["matrices"]) in line

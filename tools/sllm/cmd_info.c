@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "model/weights_copy.h"
 
 /* The hyper-parameters shown, as suffixes of "<architecture>.". */
 static const char *const hparam_keys[] = {
@@ -96,6 +97,22 @@ static json_t *tensors_json(const sllm_model *model) {
     return tensors;
 }
 
+/* How many matrices a copying load on this CPU repacks into tile16 (none with --mmap):
+ * what the load's sllm_model_weights_layout() will say, known here from the shapes. */
+static json_t *repacked_json(const sllm_model *model) {
+    json_int_t repacked = 0, matrices = 0;
+    for (int64_t i = 0; i < sllm_model_tensor_count(model); i++) {
+        sllm_tensor_info info = { .struct_size = sizeof info };
+        if (sllm_model_tensor_info(model, i, &info) != SLLM_OK || info.n_dims != 2) continue;
+        matrices++;
+        repacked += model_weights_would_repack(info.name, info.type, info.dims[1], info.dims[0]);
+    }
+    json_t *out = json_object();
+    json_object_set_new(out, "matrices", json_integer(matrices));
+    json_object_set_new(out, "repacked", json_integer(repacked));
+    return out;
+}
+
 static json_t *model_json(const sllm_model *model, const char *path) {
     json_t *info = json_object();
     json_object_set_new(info, "file", json_string(path));
@@ -110,6 +127,7 @@ static json_t *model_json(const sllm_model *model, const char *path) {
     json_object_set_new(info, "tokenizer", tokenizer_json(model));
     json_object_set_new(info, "tensors", tensors_json(model));
     json_object_set_new(info, "weights_placement", json_string(weights_placement_default));
+    json_object_set_new(info, "weights_repacking", repacked_json(model));
     return info;
 }
 
@@ -144,6 +162,10 @@ static void print_text(json_t *info) {
                (long long)json_integer_value(json_object_get(value, "bytes")));
     }
     print_json_value("weights placement", json_object_get(info, "weights_placement"));
+    json_t *repacking = json_object_get(info, "weights_repacking");
+    printf("%-28s %lld of %lld matrices into 16-row tiles for this CPU's kernels at load (none with --mmap)\n",
+           "weights repacking", (long long)json_integer_value(json_object_get(repacking, "repacked")),
+           (long long)json_integer_value(json_object_get(repacking, "matrices")));
 }
 
 int cmd_info(int argc, char **argv) {
