@@ -233,6 +233,35 @@ START_TEST(test_all_zero_blocks_quantize_to_zero) {
 }
 END_TEST
 
+/* Activations quantized as the integer kernels read them: q = round-half-even(x / d), d =
+ * amax / 127, written here with nearbyintf (the library avoids its libm call). Inputs
+ * include exact ties (k + 0.5 times d) in both signs. */
+START_TEST(test_activation_quantization_rounds_half_to_even) {
+    enum { N = 512 };
+    float x[N];
+    /* First half: every 32 values hold a +-127, so d = 1 and the others, k + 0.5 for k in
+     * -126..125, are exact ties. Second half: Gaussian values (d and 1 / d inexact). */
+    float *noise = gauss_array(N, 404);
+    for (int i = 0; i < N; i++)
+        x[i] = i >= N / 2 ? 40.0f * noise[i] : i % 32 == 0 ? (i % 64 ? -127.0f : 127.0f)
+                                                           : (float)((i * 37) % 252 - 126) + 0.5f;
+    free(noise);
+    cpu_block_q8a a[N / CPU_QK];
+    cpu_block_q8k k[N / CPU_QK_K];
+    cpu_quantize_act_q8a(x, a, N);
+    cpu_quantize_act_q8k(x, k, N);
+    for (int i = 0; i < N; i++) {
+        const float *block_a = x + i / CPU_QK * CPU_QK, *block_k = x + i / CPU_QK_K * CPU_QK_K;
+        float amax_a = 0.0f, amax_k = 0.0f;
+        for (int j = 0; j < CPU_QK; j++) amax_a = fmaxf(amax_a, fabsf(block_a[j]));
+        for (int j = 0; j < CPU_QK_K; j++) amax_k = fmaxf(amax_k, fabsf(block_k[j]));
+        float d_a = amax_a / 127.0f, d_k = amax_k / 127.0f;
+        ck_assert_int_eq(a[i / CPU_QK].qs[i % CPU_QK], (int)nearbyintf(x[i] * (1.0f / d_a)));
+        ck_assert_int_eq(k[i / CPU_QK_K].qs[i % CPU_QK_K], (int)nearbyintf(x[i] * (1.0f / d_k)));
+    }
+}
+END_TEST
+
 /* ---- matmul ---------------------------------------------------------------------- */
 
 enum { MM_ROWS = 37, MM_COLS = 512, MM_TOKENS = 100 };
@@ -584,6 +613,7 @@ int main(void) {
     TCase *quant = tcase_create("quantize");
     tcase_add_test(quant, test_quantization_error_is_within_bounds);
     tcase_add_test(quant, test_all_zero_blocks_quantize_to_zero);
+    tcase_add_test(quant, test_activation_quantization_rounds_half_to_even);
     suite_add_tcase(suite, quant);
     TCase *matmul = tcase_create("matmul");
     tcase_set_timeout(matmul, 120);
