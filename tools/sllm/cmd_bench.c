@@ -134,7 +134,7 @@ static sllm_status run_bench(cli_infer *infer, const bench_options *opt, bench_r
         if (status == SLLM_OK) probe_bandwidth(opt, result, &result->probes[r + 1], &peak_reset);
         if (status == SLLM_OK) result->n_rounds = r + 1;
     }
-    if (status == SLLM_OK && result->n_rounds == 0) {    /* no probe: one round, unrated */
+    if (status == SLLM_OK && result->n_rounds == 0) {    /* no reset: one round, after the first probe only */
         status = decode_round(infer, opt, first, &result->decode_seconds[0]);
         result->n_rounds = 1;
     }

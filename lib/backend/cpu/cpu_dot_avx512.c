@@ -968,19 +968,24 @@ AVX512_GEMM_FLOAT(avx512_gemm_bf16, GGML_TYPE_BF16)
 /* tile16 float matrices (n_rows a multiple of 16, n_cols of 16): a decode token takes a
  * tile's 16 rows at once, so the matrix is read front to back in one stream; more
  * tokens take it FLOAT_ROWS rows at a time (compute-bound; the tile stays in L2). */
-#define AVX512_TILE16_FLOAT(name, type)                                                                         \
-    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,                    \
-                     size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {           \
-        const size_t row_stride = (size_t)(16 * float_bytes(type)), step = CPU_TILE_ROWS * row_stride;         \
-        for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS) {                                                   \
-            const uint8_t *tile = w + (size_t)r * w_row_bytes;                                                  \
-            if (n_tokens == 1)                                                                                  \
-                float_tile(type, tile, row_stride, step, FLOAT_DECODE_ROWS, x, x_row_bytes, 1, n_cols, y + r,   \
-                           y_stride);                                                                           \
-            else                                                                                                \
-                float_rows_by_tokens(type, tile, row_stride, step, CPU_TILE_ROWS, x, x_row_bytes, n_tokens,     \
-                                     n_cols, y + r, y_stride);                                                  \
-        }                                                                                                       \
+AVX512_INLINE void float_tile16_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
+                                     const uint8_t *x, size_t x_row_bytes, int64_t n_tokens, int64_t n_cols,
+                                     float *y, int64_t y_stride) {
+    const size_t row_stride = (size_t)(16 * float_bytes(type)), step = CPU_TILE_ROWS * row_stride;
+    for (int64_t r = 0; r < n_rows; r += CPU_TILE_ROWS) {
+        const uint8_t *tile = w + (size_t)r * w_row_bytes;
+        if (n_tokens == 1)
+            float_tile(type, tile, row_stride, step, FLOAT_DECODE_ROWS, x, x_row_bytes, 1, n_cols, y + r, y_stride);
+        else
+            float_rows_by_tokens(type, tile, row_stride, step, CPU_TILE_ROWS, x, x_row_bytes, n_tokens, n_cols, y + r,
+                                 y_stride);
+    }
+}
+
+#define AVX512_TILE16_FLOAT(name, type)                                                                   \
+    static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,              \
+                     size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {     \
+        float_tile16_gemm(type, w, w_row_bytes, n_rows, x, x_row_bytes, n_tokens, n_cols, y, y_stride);   \
     }
 
 AVX512_TILE16_FLOAT(avx512_tile16_f32, GGML_TYPE_F32)
