@@ -47,6 +47,26 @@ X86_INLINE vf x86_exp(vf x) {
     return vf_select(vm_gt(x, vf_set1(CPU_EXP_MAX_X)), vf_set1(INFINITY), y);
 }
 
+/* x86_exp for x <= 0, -inf or NaN (softmax weights and rescale factors: a score minus
+ * a maximum at least as large): the same bits without the steps that only act above
+ * CPU_EXP_MAX_X (its clamp and its +inf select). */
+X86_INLINE vf x86_exp_nonpositive(vf x) {
+    vf clamped = vf_max(vf_set1(CPU_EXP_MIN_X), x);
+    vf n = vf_round(vf_mul(clamped, vf_set1(CPU_EXP_LOG2E)));
+    vf r = vf_fma(n, vf_set1(-CPU_EXP_LN2_HI), clamped);
+    r = vf_fma(n, vf_set1(-CPU_EXP_LN2_LO), r);
+    vf p = vf_set1(CPU_EXP_P0);
+    p = vf_fma(p, r, vf_set1(CPU_EXP_P1));
+    p = vf_fma(p, r, vf_set1(CPU_EXP_P2));
+    p = vf_fma(p, r, vf_set1(CPU_EXP_P3));
+    p = vf_fma(p, r, vf_set1(CPU_EXP_P4));
+    p = vf_fma(p, r, vf_set1(CPU_EXP_P5));
+    vf y = vf_fma(p, vf_mul(r, r), r);
+    y = vf_add(y, vf_set1(1.0f));
+    y = vf_mul(y, vf_pow2(n));
+    return vf_select(vm_lt(x, vf_set1(CPU_EXP_MIN_X)), vf_zero(), y);
+}
+
 static void x86_exp_array(const float *x, int64_t n, float *out) {
     int64_t i = 0;
     for (; i + VW <= n; i += VW) vf_store(out + i, x86_exp(vf_load(x + i)));
@@ -272,10 +292,10 @@ X86_INLINE void x86_attend_body(const cpu_attention_args *args, int64_t kv_head,
             vf tile_max = s[v];
             X86_UNROLL for (int k = 1; k < TILE; k++) tile_max = vf_max(tile_max, s[k * NV + v]);
             vf new_max = vf_max(running_max[v], tile_max);
-            alpha[v] = x86_exp(vf_sub(running_max[v], new_max));
+            alpha[v] = x86_exp_nonpositive(vf_sub(running_max[v], new_max));
             running_sum[v] = vf_mul(running_sum[v], alpha[v]);
             X86_UNROLL for (int k = 0; k < TILE; k++) {
-                vf weight = x86_exp(vf_sub(s[k * NV + v], new_max));
+                vf weight = x86_exp_nonpositive(vf_sub(s[k * NV + v], new_max));
                 if (BF) weight = NATIVE ? x86_native_round_bf16(weight) : vf_round_bf16(weight);
                 running_sum[v] = vf_add(running_sum[v], weight);
                 vf_store(p + (k * NV + v) * VW, weight);
