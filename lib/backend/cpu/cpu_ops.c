@@ -381,9 +381,11 @@ size_t cpu_attention_scratch_bytes(const cpu_ops_kernels *kernels, const sllm_kv
                                    int64_t n_tokens, int64_t n_heads) {
     const int64_t rows_per_head = n_tokens * (n_heads / layout->n_kv_heads);
     /* One unit per head converts each tile once anyway. */
-    if (kernels->prepare_tiles == NULL || !cpu_attention_in_bf16(layout) || rows_per_head <= kernels->attention_rows)
+    if (kernels->prepare_tiles == NULL || !(kernels->prepared_dtypes & (1u << layout->dtype)) ||
+        rows_per_head <= kernels->attention_rows)
         return 0;
-    return (size_t)prepared_tiles(pos0, n_tokens) * cpu_attention_tile_bytes(layout);
+    size_t bytes = (size_t)prepared_tiles(pos0, n_tokens) * cpu_attention_tile_bytes(layout);
+    return bytes <= CPU_ATTENTION_SCRATCH_MAX ? bytes : 0;
 }
 
 void cpu_attention_with(const cpu_ops_kernels *kernels, core_threadpool *pool, const cpu_attention_args *args,

@@ -61,8 +61,10 @@ typedef struct cpu_ops_kernels {
     void (*attend)(const cpu_attention_args *args, int64_t kv_head, int64_t row0, int64_t n_rows);
     /* NULL, or: tiles [tile0, tile1) (positions 16 * tile ...) of KV head kv_head, all
      * positions written, converted into `tiles` (cpu_attention_tile_bytes each) as
-     * `attend` reads them through args->tiles. */
+     * `attend` reads them through args->tiles; for the K/V dtypes whose bits are set in
+     * prepared_dtypes (1 << sllm_kv_dtype). */
     void (*prepare_tiles)(const cpu_attention_args *args, int64_t kv_head, int64_t tile0, int64_t tile1, void *tiles);
+    unsigned prepared_dtypes;
     /* out[i] = cpu_exp(x[i]) (cpu_exp.h). */
     void (*exp)(const float *x, int64_t n, float *out);
     /* out[i] = cpu_swiglu_one(gate[i], up[i]). */
@@ -105,13 +107,18 @@ void cpu_kv_write(void *pool, const sllm_kv_layout *layout, int64_t layer, const
  * float multiply. Every kernel table reads K/V through exactly these values. */
 void cpu_kv_rows_to_f32(sllm_kv_dtype dtype, const void *src, int64_t n, float *dst);
 
-/* Bytes of one prepared tile (K and V of CPU_ATTENTION_TILE positions of one KV head). */
+/* Bytes of one prepared tile (K and V of CPU_ATTENTION_TILE positions of one KV head):
+ * bf16 words where attention multiplies in bf16, else floats. */
 static inline size_t cpu_attention_tile_bytes(const sllm_kv_layout *layout) {
-    return (size_t)(2 * CPU_ATTENTION_TILE * layout->head_dim) * sizeof(uint16_t);
+    size_t element = cpu_attention_in_bf16(layout) ? sizeof(uint16_t) : sizeof(float);
+    return (size_t)(2 * CPU_ATTENTION_TILE * layout->head_dim) * element;
 }
 
 /* Scratch that lets cpu_attention convert each KV head's K/V once per call instead of
- * once per work unit (same results either way): 0 when the call would not use it. */
+ * once per work unit (same results either way): 0 when the call would not use it, or
+ * would need more than CPU_ATTENTION_SCRATCH_MAX (one KV head's history of ~32K
+ * positions at head_dim 128 in floats; longer ones convert per unit). */
+enum { CPU_ATTENTION_SCRATCH_MAX = 32 << 20 };
 size_t cpu_attention_scratch_bytes(const cpu_ops_kernels *kernels, const sllm_kv_layout *layout, int64_t pos0,
                                    int64_t n_tokens, int64_t n_heads);
 

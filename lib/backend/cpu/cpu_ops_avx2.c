@@ -104,7 +104,7 @@ static void avx2_rms_norm_row(const float *x, const float *weight, int64_t width
     for (; i < width; i++) out[i] = x[i] * scale * weight[i];
 }
 
-X86_OPS_TABLE(avx2_kernels, "avx2", avx2_rms_norm_row, NULL)
+X86_OPS_TABLE(avx2_kernels, "avx2", avx2_rms_norm_row, x86_prepare_float_tiles, 1u << SLLM_KV_F16)
 
 #if defined(__clang__)
 #pragma clang attribute pop

@@ -153,6 +153,10 @@ static void native_tile(const cpu_attention_args *args, int64_t kv_head, int64_t
 
 static void avx512_prepare_tiles(const cpu_attention_args *args, int64_t kv_head, int64_t tile0, int64_t tile1,
                                  void *tiles) {
+    if (!cpu_attention_in_bf16(args->layout)) {
+        x86_prepare_float_tiles(args, kv_head, tile0, tile1, tiles);
+        return;
+    }
     const int64_t head_dim = args->layout->head_dim;
     uint16_t scratch[TILE * CPU_MAX_HEAD_DIM];
     for (int64_t t = tile0; t < tile1; t++)
@@ -282,9 +286,10 @@ static void avx512_rms_norm_row(const float *x, const float *weight, int64_t wid
     for (; i < width; i++) out[i] = x[i] * scale * weight[i];
 }
 
-X86_OPS_TABLE(avx512_kernels, "avx512", avx512_rms_norm_row, NULL)
+X86_OPS_TABLE(avx512_kernels, "avx512", avx512_rms_norm_row, x86_prepare_float_tiles, 1u << SLLM_KV_F16)
 /* The same where vdpbf16ps runs: bf16 attention can convert tiles once per call. */
-X86_OPS_TABLE(avx512_bf16_kernels, "avx512", avx512_rms_norm_row, avx512_prepare_tiles)
+X86_OPS_TABLE(avx512_bf16_kernels, "avx512", avx512_rms_norm_row, avx512_prepare_tiles,
+              1u << SLLM_KV_F16 | 1u << SLLM_KV_BF16 | 1u << SLLM_KV_Q8_0)
 
 #if defined(__clang__)
 #pragma clang attribute pop

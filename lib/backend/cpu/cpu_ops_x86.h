@@ -123,6 +123,8 @@ X86_INLINE const float *x86_tile_rows(const cpu_attention_args *args, int kv, in
                                       int64_t n_keys, const int64_t head_dim, float *buf, int zero_tail,
                                       const int BF) {
     const sllm_kv_dtype dtype = args->layout->dtype;
+    if (dtype == SLLM_KV_F16 && args->tiles != NULL && n_keys == TILE)     /* x86_prepare_float_tiles */
+        return (const float *)args->tiles + (start / TILE * 2 + kv) * TILE * head_dim;
     for (int64_t k = 0, run; k < n_keys; k += run) {
         const void *row = (const unsigned char *)args->kv_pool +
                           x86_row_offset(args, kv, kv_head, start + k, n_keys - k, &run);
@@ -149,6 +151,19 @@ X86_INLINE const float *x86_tile_rows(const cpu_attention_args *args, int kv, in
     }
     if (zero_tail && n_keys < TILE) memset(buf + n_keys * head_dim, 0, (size_t)((TILE - n_keys) * head_dim) * sizeof *buf);
     return buf;
+}
+
+/* F16 K/V tiles [tile0, tile1) of KV head kv_head as float rows, K then V per tile (the
+ * layout x86_tile_rows reads): converted once per call instead of once per unit. */
+static void x86_prepare_float_tiles(const cpu_attention_args *args, int64_t kv_head, int64_t tile0, int64_t tile1,
+                                    void *tiles) {
+    const int64_t head_dim = args->layout->head_dim;
+    float *out = tiles;
+    for (int64_t t = tile0; t < tile1; t++)
+        for (int kv = 0; kv < 2; kv++, out += TILE * head_dim)
+            x86_tile_rows(&(cpu_attention_args){ .kv_pool = args->kv_pool, .layout = args->layout,
+                                                 .layer = args->layer, .block_table = args->block_table },
+                          kv, kv_head, t * TILE, TILE, head_dim, out, 0, 0);
 }
 
 /* Row lanes per unit: NV vectors of VW lanes (NV = 1 or 2) share every K/V row load and
@@ -394,12 +409,13 @@ static void x86_attend(const cpu_attention_args *args, int64_t kv_head, int64_t 
 }
 
 /* The including file's table, with its own RMSNorm row. */
-#define X86_OPS_TABLE(table, label, rms_norm_row_fn, prepare_tiles_fn) \
+#define X86_OPS_TABLE(table, label, rms_norm_row_fn, prepare_tiles_fn, prepared) \
     static const cpu_ops_kernels table = {                             \
         .name = label,                                                 \
         .attention_rows = MAX_ROWS,                                    \
         .attend = X86_ATTEND,                                          \
         .prepare_tiles = prepare_tiles_fn,                             \
+        .prepared_dtypes = prepared,                                   \
         .exp = x86_exp_array,                                          \
         .swiglu = x86_swiglu,                                          \
         .rms_norm_row = rms_norm_row_fn,                               \
