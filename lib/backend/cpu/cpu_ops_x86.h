@@ -29,27 +29,8 @@
 
 enum { TILE = CPU_ATTENTION_TILE };
 
-X86_INLINE vf x86_exp(vf x) {
-    vf clamped = vf_min(vf_set1(CPU_EXP_MAX_X), vf_max(vf_set1(CPU_EXP_MIN_X), x));
-    vf n = vf_round(vf_mul(clamped, vf_set1(CPU_EXP_LOG2E)));
-    vf r = vf_fma(n, vf_set1(-CPU_EXP_LN2_HI), clamped);
-    r = vf_fma(n, vf_set1(-CPU_EXP_LN2_LO), r);
-    vf p = vf_set1(CPU_EXP_P0);
-    p = vf_fma(p, r, vf_set1(CPU_EXP_P1));
-    p = vf_fma(p, r, vf_set1(CPU_EXP_P2));
-    p = vf_fma(p, r, vf_set1(CPU_EXP_P3));
-    p = vf_fma(p, r, vf_set1(CPU_EXP_P4));
-    p = vf_fma(p, r, vf_set1(CPU_EXP_P5));
-    vf y = vf_fma(p, vf_mul(r, r), r);
-    y = vf_add(y, vf_set1(1.0f));
-    y = vf_mul(y, vf_pow2(n));
-    y = vf_select(vm_lt(x, vf_set1(CPU_EXP_MIN_X)), vf_zero(), y);
-    return vf_select(vm_gt(x, vf_set1(CPU_EXP_MAX_X)), vf_set1(INFINITY), y);
-}
-
-/* x86_exp for x <= 0, -inf or NaN (softmax weights and rescale factors: a score minus
- * a maximum at least as large): the same bits without the steps that only act above
- * CPU_EXP_MAX_X (its clamp and its +inf select). */
+/* cpu_exp for x <= CPU_EXP_MAX_X or NaN, e.g. softmax weights and rescale factors (a
+ * score minus a maximum at least as large): without x86_exp's steps for larger x. */
 X86_INLINE vf x86_exp_nonpositive(vf x) {
     vf clamped = vf_max(vf_set1(CPU_EXP_MIN_X), x);
     vf n = vf_round(vf_mul(clamped, vf_set1(CPU_EXP_LOG2E)));
@@ -65,6 +46,13 @@ X86_INLINE vf x86_exp_nonpositive(vf x) {
     y = vf_add(y, vf_set1(1.0f));
     y = vf_mul(y, vf_pow2(n));
     return vf_select(vm_lt(x, vf_set1(CPU_EXP_MIN_X)), vf_zero(), y);
+}
+
+/* cpu_exp lane by lane: clamped to CPU_EXP_MAX_X first (a NaN stays NaN: min returns its
+ * second operand), +inf above it. */
+X86_INLINE vf x86_exp(vf x) {
+    vf y = x86_exp_nonpositive(vf_min(vf_set1(CPU_EXP_MAX_X), x));
+    return vf_select(vm_gt(x, vf_set1(CPU_EXP_MAX_X)), vf_set1(INFINITY), y);
 }
 
 static void x86_exp_array(const float *x, int64_t n, float *out) {
