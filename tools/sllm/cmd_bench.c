@@ -143,34 +143,38 @@ static sllm_status run_bench(cli_infer *infer, const bench_options *opt, bench_r
     return status;
 }
 
-static round_figures round_of(const bench_options *opt, const sllm_model *model, const bench_result *r, int i) {
-    round_figures f;
-    f.tokens_per_s = (double)opt->n_decode / r->decode_seconds[i];
-    f.bandwidth = r->probes[i] > r->probes[i + 1] ? r->probes[i] : r->probes[i + 1];
-    f.efficiency = f.bandwidth > 0 ? weight_bytes_per_token(model) * f.tokens_per_s / f.bandwidth : 0.0;
-    return f;
+/* Every round's figures, computed once (the bytes per token walk all tensors). */
+static void rate_rounds(const bench_options *opt, const sllm_model *model, const bench_result *r,
+                        round_figures *rounds) {
+    double bytes_per_token = weight_bytes_per_token(model);
+    for (int i = 0; i < r->n_rounds; i++) {
+        round_figures *f = &rounds[i];
+        f->tokens_per_s = (double)opt->n_decode / r->decode_seconds[i];
+        f->bandwidth = r->probes[i] > r->probes[i + 1] ? r->probes[i] : r->probes[i + 1];
+        f->efficiency = f->bandwidth > 0 ? bytes_per_token * f->tokens_per_s / f->bandwidth : 0.0;
+    }
 }
 
 /* The round of median efficiency (the lower middle one for an even count): one round's
  * consistent figures, neither the luckiest nor the unluckiest. */
-static int median_round(const bench_options *opt, const sllm_model *model, const bench_result *r) {
-    for (int i = 0; i < r->n_rounds; i++) {
+static int median_round(const round_figures *rounds, int n_rounds) {
+    for (int i = 0; i < n_rounds; i++) {
         int below = 0, equal_before = 0;
-        double e = round_of(opt, model, r, i).efficiency;
-        for (int j = 0; j < r->n_rounds; j++) {
-            double other = round_of(opt, model, r, j).efficiency;
-            below += other < e;
-            equal_before += other == e && j < i;
+        for (int j = 0; j < n_rounds; j++) {
+            below += rounds[j].efficiency < rounds[i].efficiency;
+            equal_before += rounds[j].efficiency == rounds[i].efficiency && j < i;
         }
-        if (below + equal_before == (r->n_rounds - 1) / 2) return i;
+        if (below + equal_before == (n_rounds - 1) / 2) return i;
     }
     return 0;
 }
 
 static void report_json(const bench_options *opt, const sllm_model *model, const bench_result *r) {
-    int m = median_round(opt, model, r);
-    round_figures median = round_of(opt, model, r, m);
-    json_t *out = json_object(), *rounds = json_array();
+    round_figures rounds[BENCH_MAX_ROUNDS];
+    rate_rounds(opt, model, r, rounds);
+    int m = median_round(rounds, r->n_rounds);
+    round_figures median = rounds[m];
+    json_t *out = json_object(), *rounds_json = json_array();
     json_object_set_new(out, "model", json_string(opt->model_path));
     json_object_set_new(out, "weights_layout", json_string(sllm_model_weights_layout(model)));
     json_object_set_new(out, "n_prompt", json_integer((json_int_t)opt->n_prompt));
@@ -189,12 +193,12 @@ static void report_json(const bench_options *opt, const sllm_model *model, const
     json_object_set_new(out, "weight_bytes_per_token", json_real(weight_bytes_per_token(model)));
     json_object_set_new(out, "decode_bandwidth_efficiency", json_real(median.efficiency));
     for (int i = 0; i < r->n_rounds; i++) {
-        round_figures f = round_of(opt, model, r, i);
-        json_array_append_new(rounds, json_pack("{s:f, s:f, s:f}", "decode_tokens_per_s", f.tokens_per_s,
+        round_figures f = rounds[i];
+        json_array_append_new(rounds_json, json_pack("{s:f, s:f, s:f}", "decode_tokens_per_s", f.tokens_per_s,
                                                 "read_bandwidth_gb_per_s", f.bandwidth / 1e9,
                                                 "decode_bandwidth_efficiency", f.efficiency));
     }
-    json_object_set_new(out, "decode_rounds", rounds);
+    json_object_set_new(out, "decode_rounds", rounds_json);
     char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text) puts(text);
     free(text);
@@ -202,8 +206,10 @@ static void report_json(const bench_options *opt, const sllm_model *model, const
 }
 
 static void report_text(const bench_options *opt, const sllm_model *model, const bench_result *r) {
-    int m = median_round(opt, model, r);
-    round_figures median = round_of(opt, model, r, m);
+    round_figures rounds[BENCH_MAX_ROUNDS];
+    rate_rounds(opt, model, r, rounds);
+    int m = median_round(rounds, r->n_rounds);
+    round_figures median = rounds[m];
     double weights = weight_bytes_total(model);
     printf("model                        %s\n", opt->model_path);
     printf("weights                      %s\n", sllm_model_weights_layout(model));
@@ -222,7 +228,7 @@ static void report_text(const bench_options *opt, const sllm_model *model, const
     if (r->n_rounds < 2) return;
     printf("decode rounds                %d, the median one above:", r->n_rounds);
     for (int i = 0; i < r->n_rounds; i++) {
-        round_figures f = round_of(opt, model, r, i);
+        round_figures f = rounds[i];
         printf("%s %.1f tok/s at %.0f%% of %.1f GB/s", i ? ";" : "", f.tokens_per_s, f.efficiency * 100.0,
                f.bandwidth / 1e9);
     }
