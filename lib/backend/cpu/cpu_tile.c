@@ -9,7 +9,7 @@
 #include "backend/cpu/cpu_kernels.h"
 #include "format/ggml_types.h"
 
-enum { MAX_FIELDS = 4 };
+enum { MAX_FIELDS = 5 };
 
 typedef enum { AREA_LEVELS, AREA_HEADERS } tile_area;
 
@@ -45,6 +45,10 @@ static bool shape_of(uint32_t type, tile_shape *shape) {
     case GGML_TYPE_Q4_K: /* d, dmin, 12 bytes of packed 6-bit scales and mins, 128 bytes of nibbles */
         *shape = (tile_shape){ 256, 144, 1, 4, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 12, AREA_HEADERS, 4 },
                                               { 16, 128, AREA_LEVELS, 4 } }, 0 };
+        return true;
+    case GGML_TYPE_Q5_K: /* Q4_K with qh[32], the fifth bits, before the nibbles */
+        *shape = (tile_shape){ 256, 176, 1, 5, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 12, AREA_HEADERS, 4 },
+                                              { 16, 32, AREA_LEVELS, 4 }, { 48, 128, AREA_LEVELS, 4 } }, 0 };
         return true;
     case GGML_TYPE_Q6_K: /* ql[128], qh[64], int8 scales[16], d */
         *shape = (tile_shape){ 256, 210, 2, 4, { { 0, 128, AREA_LEVELS, 4 }, { 128, 64, AREA_LEVELS, 4 },

@@ -3,16 +3,17 @@
  * shape of vpdpbusd). Decode then streams a matrix front to back with no shuffles, and
  * every load is a full aligned cache line.
  *
- * For Q4_0, Q4_1, Q8_0, Q4_K and Q6_K: a tile is 16 consecutive rows, stored in the
- * same 16 x row_bytes bytes the rows occupied, as groups of G blocks (G = 2 for Q4_0,
- * Q8_0 and Q6_K, 1 for Q4_1 and Q4_K, so that a group is a whole number of cache lines):
+ * For Q4_0, Q4_1, Q8_0, Q4_K, Q5_K and Q6_K: a tile is 16 consecutive rows, stored in
+ * the same 16 x row_bytes bytes the rows occupied, as groups of G blocks (G = 2 for Q4_0,
+ * Q8_0 and Q6_K, 1 for Q4_1, Q4_K and Q5_K, so that a group is a whole number of cache
+ * lines):
  * the G blocks' levels, then the G blocks' headers. Decode thus reads one linear stream
  * (scales stored apart from the levels, in a second region, measured ~17% slower).
- *   levels:  per block, each level field in block order (qs; Q6_K: ql then qh), word k
+ *   levels:  per block, each level field (qs; Q5_K: qs then qh; Q6_K: ql then qh), word k
  *            of row r at (k * 16 + r) * 4 within the field: bytes 4k..4k+3 of that row's
  *            field (Q8_0: each byte XOR 0x80, so levels are unsigned q + 128);
  *   headers: per block, each scale field in block order, unit i of row r at
- *            (i * 16 + r) * unit: fp16 d/m/dmin as 16 halves, Q4_K's 12 bytes of packed
+ *            (i * 16 + r) * unit: fp16 d/m/dmin as 16 halves, Q4_K/Q5_K's 12 bytes of packed
  *            scales and Q6_K's 16 int8 scales as 16-lane dwords.
  * For F32, F16 and BF16 (blocks of 16 elements, groups of one block): per 16 columns, the
  * 16 rows' elements one row after the other (row r at r * 16 * element bytes), so a

@@ -37,7 +37,9 @@
  * (T1), and Q6_K 8 KiB ahead (its ql and qh parts are two streams a few KiB apart,
  * which the hardware prefetcher alone follows at about half speed). Q4_K has no
  * software prefetch: its 36-line bursts measured ~20% slower than the hardware
- * prefetcher alone (bench_matmul, one thread 19 -> 24 GB/s). Measured on the 2-core VM,
+ * prefetcher alone (bench_matmul, one thread 19 -> 24 GB/s). Q5_K needs it (2 threads:
+ * ~18 GB/s without, 24-28 with), 8 KiB ahead, a quarter of a super-block's 44 lines per
+ * chunk of 64 elements (all 44 at once: 23-27 GB/s). Measured on the 2-core VM,
  * whose memory bandwidth itself varies from run to run: T1 did at least as well as T0.
  * Build with -DTILE_PREFETCH_HINT=... -DTILE_PREFETCH_BYTES=... -DK_PREFETCH_BYTES=...
  * to measure other choices (0 turns the 32-element types' prefetch off). */
@@ -59,6 +61,7 @@ TILE_INLINE size_t block_level_bytes(uint32_t type) {
     switch (type) {
     case GGML_TYPE_Q8_0: return 512;
     case GGML_TYPE_Q4_K: return 2048;
+    case GGML_TYPE_Q5_K: return 2560;
     case GGML_TYPE_Q6_K: return 3072;
     default: return 256;
     }
@@ -67,13 +70,15 @@ TILE_INLINE size_t block_level_bytes(uint32_t type) {
 TILE_INLINE size_t block_header_bytes(uint32_t type) {
     switch (type) {
     case GGML_TYPE_Q4_1: return 64;
-    case GGML_TYPE_Q4_K: return 256;
+    case GGML_TYPE_Q4_K: case GGML_TYPE_Q5_K: return 256;
     case GGML_TYPE_Q6_K: return 288;
     default: return 32;
     }
 }
 
-TILE_INLINE size_t group_blocks(uint32_t type) { return type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q4_K ? 1 : 2; }
+TILE_INLINE size_t group_blocks(uint32_t type) {
+    return type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q5_K ? 1 : 2;
+}
 
 TILE_INLINE const uint8_t *group_of(uint32_t type, const uint8_t *tile, int64_t b) {
     size_t g = group_blocks(type);
@@ -195,7 +200,7 @@ TILE_INLINE void tile_prefill(uint32_t type, const uint8_t *tile, int64_t n_bloc
     for (int64_t t = 0; t < n_tokens; t++) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
-/* ---- K-quants (Q4_K, Q6_K): one 256-element super-block of a tile per step ---------- */
+/* ---- K-quants (Q4_K, Q5_K, Q6_K): one 256-element super-block of a tile per step ----- */
 
 TILE_INLINE __m512i act_word_k(const cpu_block_q8k *x, int element) {
     int32_t word;
@@ -212,7 +217,7 @@ TILE_INLINE __m512i lane_byte_signed(__m512i words, int index) {
     return _mm512_srai_epi32(_mm512_slli_epi32(words, 24 - 8 * index), 24);
 }
 
-/* The 16 rows' Q4_K scales and mins of one super-block as bytes of 16-lane dwords:
+/* The 16 rows' Q4_K/Q5_K scales and mins of one super-block as bytes of 16-lane dwords:
  * scales[0] bytes = sub-blocks 0-3, scales[1] = 4-7 (ggml's 6-bit packing). */
 TILE_INLINE void q4k_scales_mins(const uint8_t *header, __m512i *scales, __m512i *mins) {
     const __m512i six = _mm512_set1_epi32(0x3f3f3f3f), four = _mm512_set1_epi32(0x0f0f0f0f);
@@ -226,21 +231,42 @@ TILE_INLINE void q4k_scales_mins(const uint8_t *header, __m512i *scales, __m512i
                               _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), two), 4));
 }
 
-/* Q4_K, one super-block of a tile against n tokens (a constant after inlining):
- * sumi = sum_j scale_j * dot_j and summ = sum_j min_j * bsum_j are exact, then the two
- * fmaf of cpu_dot.c. Headers: d[16], dmin[16], then the 12 scale bytes as 3 dwords. */
-TILE_INLINE void q4k_superblock(const uint8_t *levels, const uint8_t *header, const cpu_block_q8k *const *x, const int n,
-                                __m512 *acc) {
+/* Bit `from` of every byte moved to bit 4, the rest cleared. Shifts are 16-bit (there
+ * are no byte shifts), but by at most 4 places, so bit 4 of each byte comes from its own
+ * byte. */
+TILE_INLINE __m512i fifth_bit(__m512i bits, const int from) {
+    __m512i moved = from < 4 ? _mm512_slli_epi16(bits, (unsigned)(4 - from))
+                  : from > 4 ? _mm512_srli_epi16(bits, (unsigned)(from - 4)) : bits;
+    return _mm512_and_si512(moved, _mm512_set1_epi8(0x10));
+}
+
+/* Q4_K or Q5_K (type, a constant after inlining), one super-block of a tile against n
+ * tokens (also a constant): sumi = sum_j scale_j * dot_j and summ = sum_j min_j * bsum_j
+ * are exact, then the two fmaf of cpu_dot.c. Levels: 32 words of nibbles (word 8c + k:
+ * bytes 32c + 4k.. of each row's qs, low nibbles elements 64c + 4k.., high ones 64c +
+ * 32 + 4k..), then for Q5_K 8 words of fifth bits (word k: qh bytes 4k..; bit 2c is the
+ * low nibble's of chunk c, bit 2c + 1 the high one's). Headers: d[16], dmin[16], then
+ * the 12 scale bytes as 3 dwords. */
+TILE_INLINE void q4k_superblock(uint32_t type, const uint8_t *levels, const uint8_t *header,
+                                const cpu_block_q8k *const *x, const int n, __m512 *acc, const uint8_t *prefetch) {
+    const int chunk_lines = (int)((block_level_bytes(type) + block_header_bytes(type)) / 64 / 4);
     const __m512i nibble = _mm512_set1_epi8(0x0f);
+    const uint8_t *qh = levels, *qs = type == GGML_TYPE_Q5_K ? levels + 512 : levels;
     __m512i scales[2], mins[2], sumi[K_TOKEN_GROUP], summ[K_TOKEN_GROUP];
     q4k_scales_mins(header, scales, mins);
     TILE_UNROLL for (int t = 0; t < n; t++) sumi[t] = summ[t] = _mm512_setzero_si512();
     TILE_UNROLL for (int c = 0; c < 4; c++) {
         __m512i lo[K_TOKEN_GROUP], hi[K_TOKEN_GROUP];
         TILE_UNROLL for (int t = 0; t < n; t++) lo[t] = hi[t] = _mm512_setzero_si512();
+        if (prefetch != NULL) prefetch_lines(prefetch + 64 * chunk_lines * c, chunk_lines);
         TILE_UNROLL for (int k = 0; k < 8; k++) {
-            __m512i packed = _mm512_loadu_si512((const void *)(levels + 64 * (8 * c + k)));
+            __m512i packed = _mm512_loadu_si512((const void *)(qs + 64 * (8 * c + k)));
             __m512i low = _mm512_and_si512(packed, nibble), high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+            if (type == GGML_TYPE_Q5_K) {
+                __m512i bits = _mm512_loadu_si512((const void *)(qh + 64 * k));
+                low = _mm512_or_si512(low, fifth_bit(bits, 2 * c));
+                high = _mm512_or_si512(high, fifth_bit(bits, 2 * c + 1));
+            }
             TILE_UNROLL for (int t = 0; t < n; t++) {
                 lo[t] = _mm512_dpbusd_epi32(lo[t], low, act_word_k(x[t], 64 * c + 4 * k));
                 hi[t] = _mm512_dpbusd_epi32(hi[t], high, act_word_k(x[t], 64 * c + 32 + 4 * k));
@@ -313,20 +339,26 @@ TILE_INLINE void q6k_superblock(const uint8_t *levels, const uint8_t *header, co
 }
 
 
+/* prefetch: where to prefetch this super-block's share of the stream from (Q5_K spreads it
+ * over the chunks), or NULL. */
 TILE_INLINE void k_superblock(uint32_t type, const uint8_t *levels, const uint8_t *header, const cpu_block_q8k *const *x,
-                              const int n, __m512 *acc) {
-    if (type == GGML_TYPE_Q4_K) q4k_superblock(levels, header, x, n, acc);
-    else q6k_superblock(levels, header, x, n, acc);
+                              const int n, __m512 *acc, const uint8_t *prefetch) {
+    if (type == GGML_TYPE_Q6_K) {
+        if (prefetch != NULL)
+            prefetch_lines(prefetch, (int)((block_level_bytes(type) + block_header_bytes(type) + 63) / 64));
+        q6k_superblock(levels, header, x, n, acc);
+    } else {
+        q4k_superblock(type, levels, header, x, n, acc, prefetch);
+    }
 }
 
-/* One tile, one token, super-block by super-block (Q6_K: the stream prefetched ahead). */
+/* One tile, one token, super-block by super-block (Q5_K and Q6_K: the stream prefetched ahead). */
 TILE_INLINE void tile_decode_k(uint32_t type, const uint8_t *tile, int64_t n_blocks, const cpu_block_q8k *x, float *y) {
-    const int block_lines = (int)((block_level_bytes(type) + block_header_bytes(type) + 63) / 64);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < n_blocks; b++) {
         const cpu_block_q8k *xb = x + b;
-        if (type == GGML_TYPE_Q6_K) prefetch_lines(stream_at(type, tile, b) + K_PREFETCH_BYTES, block_lines);
-        k_superblock(type, block_levels(type, tile, b), block_header(type, tile, b), &xb, 1, &acc);
+        const uint8_t *prefetch = type == GGML_TYPE_Q4_K ? NULL : stream_at(type, tile, b) + K_PREFETCH_BYTES;
+        k_superblock(type, block_levels(type, tile, b), block_header(type, tile, b), &xb, 1, &acc, prefetch);
     }
     _mm512_storeu_ps(y, acc);
 }
@@ -337,7 +369,7 @@ TILE_INLINE void k_prefill_group(uint32_t type, const uint8_t *tile, int64_t b0,
     for (int64_t b = b0; b < b0 + count; b++) {
         const cpu_block_q8k *xb[K_TOKEN_GROUP];
         TILE_UNROLL for (int t = 0; t < n; t++) xb[t] = (const cpu_block_q8k *)(x + (size_t)t * x_row_bytes) + b;
-        k_superblock(type, block_levels(type, tile, b), block_header(type, tile, b), xb, n, acc);
+        k_superblock(type, block_levels(type, tile, b), block_header(type, tile, b), xb, n, acc, NULL);
     }
 }
 
@@ -366,7 +398,9 @@ TILE_INLINE void tile_prefill_k(uint32_t type, const uint8_t *tile, int64_t n_bl
 
 /* ---- the kernels: every tile of the rows, decode or prefill by token count ----------- */
 
-TILE_INLINE int is_k_quant(uint32_t type) { return type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q6_K; }
+TILE_INLINE int is_k_quant(uint32_t type) {
+    return type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q5_K || type == GGML_TYPE_Q6_K;
+}
 
 TILE_INLINE void tile_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
                            size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
@@ -402,6 +436,7 @@ TILE_GEMM(cpu_tile16_avx512_q4_0, GGML_TYPE_Q4_0)
 TILE_GEMM(cpu_tile16_avx512_q4_1, GGML_TYPE_Q4_1)
 TILE_GEMM(cpu_tile16_avx512_q8_0, GGML_TYPE_Q8_0)
 TILE_GEMM(cpu_tile16_avx512_q4_K, GGML_TYPE_Q4_K)
+TILE_GEMM(cpu_tile16_avx512_q5_K, GGML_TYPE_Q5_K)
 TILE_GEMM(cpu_tile16_avx512_q6_K, GGML_TYPE_Q6_K)
 
 #if defined(__clang__)
