@@ -430,9 +430,9 @@ END_TEST
 /* tile16 (cpu_tile.h): packing then unpacking gives the rows back, and a packed matrix
  * multiplies to the same bits as the rows with every table (the tables without tile
  * kernels unpack), for decode and prefill token counts, with 1 and 2 threads. */
-static const uint32_t tile_types[] = { GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K,
-                                       GGML_TYPE_Q5_K, GGML_TYPE_Q6_K, GGML_TYPE_F32, GGML_TYPE_F16,
-                                       GGML_TYPE_BF16 };
+static const uint32_t tile_types[] = { GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1,
+                                       GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K,
+                                       GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16 };
 
 START_TEST(test_tile16_layout_is_bit_identical_to_rows) {
     uint32_t type = tile_types[_i];
@@ -443,7 +443,7 @@ START_TEST(test_tile16_layout_is_bit_identical_to_rows) {
     ck_assert(!cpu_tile16_supported(type, 40, n_cols));
     /* whole groups of columns: 2 blocks of 32 (float types: 16 columns) */
     ck_assert(!cpu_tile16_supported(type, n_rows, is_k ? 2176 : is_float ? 2120 : 2080));
-    ck_assert(!cpu_tile16_supported(GGML_TYPE_Q5_0, n_rows, 2560));
+    ck_assert(!cpu_tile16_supported(GGML_TYPE_IQ4_NL, n_rows, 2560));
     /* Q6_K groups two super-blocks (Q4_K and Q5_K one; 32-element types two blocks) */
     ck_assert(!cpu_tile16_supported(GGML_TYPE_Q6_K, n_rows, 2304));
     ck_assert(cpu_tile16_supported(GGML_TYPE_Q4_K, n_rows, 2304));

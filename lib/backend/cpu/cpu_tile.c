@@ -9,7 +9,7 @@
 #include "backend/cpu/cpu_kernels.h"
 #include "format/ggml_types.h"
 
-enum { MAX_FIELDS = 5 };
+enum { MAX_FIELDS = 4 };
 
 typedef enum { AREA_LEVELS, AREA_HEADERS } tile_area;
 
@@ -19,6 +19,7 @@ typedef struct tile_field {
     tile_area area;
     int unit;           /* interleaving unit: 4 for levels (float types: a row's whole
                          * block), 2 (fp16) or 4 for headers */
+    bool fifth_bits;    /* Q5_0/Q5_1 qh: a 4-byte unit stored bit-major (below) */
 } tile_field;
 
 typedef struct tile_shape {
@@ -30,36 +31,46 @@ typedef struct tile_shape {
     uint8_t flip;       /* XOR applied to level bytes (Q8_0: 0x80 makes them unsigned) */
 } tile_shape;
 
+/* Field constructors: level bytes (interleaved 4 at a time), a Q5_0/Q5_1 block's fifth
+ * bits, fp16 headers (2 at a time), other headers (4 at a time), a float row block. */
+#define LEVELS(offset, bytes) { offset, bytes, AREA_LEVELS, 4, false }
+#define FIFTH_BITS(offset) { offset, 4, AREA_LEVELS, 4, true }
+#define HALVES(offset, bytes) { offset, bytes, AREA_HEADERS, 2, false }
+#define DWORDS(offset, bytes) { offset, bytes, AREA_HEADERS, 4, false }
+#define WHOLE(bytes) { 0, bytes, AREA_LEVELS, bytes, false }
+
 static bool shape_of(uint32_t type, tile_shape *shape) {
-    const tile_field d = { 0, 2, AREA_HEADERS, 2 };
     switch (type) {
-    case GGML_TYPE_Q4_0:
-        *shape = (tile_shape){ 32, 18, 2, 2, { d, { 2, 16, AREA_LEVELS, 4 } }, 0 };
+    case GGML_TYPE_Q4_0: /* d, qs[16] */
+        *shape = (tile_shape){ 32, 18, 2, 2, { HALVES(0, 2), LEVELS(2, 16) }, 0 };
         return true;
-    case GGML_TYPE_Q4_1:
-        *shape = (tile_shape){ 32, 20, 1, 3, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 16, AREA_LEVELS, 4 } }, 0 };
+    case GGML_TYPE_Q4_1: /* d, m, qs[16] */
+        *shape = (tile_shape){ 32, 20, 1, 2, { HALVES(0, 4), LEVELS(4, 16) }, 0 };
         return true;
-    case GGML_TYPE_Q8_0:
-        *shape = (tile_shape){ 32, 34, 2, 2, { d, { 2, 32, AREA_LEVELS, 4 } }, 0x80 };
+    case GGML_TYPE_Q5_0: /* d, qh[4], qs[16]: levels are the nibbles, then the fifth bits */
+        *shape = (tile_shape){ 32, 22, 2, 3, { HALVES(0, 2), LEVELS(6, 16), FIFTH_BITS(2) }, 0 };
+        return true;
+    case GGML_TYPE_Q5_1: /* d, m, qh[4], qs[16] */
+        *shape = (tile_shape){ 32, 24, 1, 3, { HALVES(0, 4), LEVELS(8, 16), FIFTH_BITS(4) }, 0 };
+        return true;
+    case GGML_TYPE_Q8_0: /* d, qs[32] */
+        *shape = (tile_shape){ 32, 34, 2, 2, { HALVES(0, 2), LEVELS(2, 32) }, 0x80 };
         return true;
     case GGML_TYPE_Q4_K: /* d, dmin, 12 bytes of packed 6-bit scales and mins, 128 bytes of nibbles */
-        *shape = (tile_shape){ 256, 144, 1, 4, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 12, AREA_HEADERS, 4 },
-                                              { 16, 128, AREA_LEVELS, 4 } }, 0 };
+        *shape = (tile_shape){ 256, 144, 1, 3, { HALVES(0, 4), DWORDS(4, 12), LEVELS(16, 128) }, 0 };
         return true;
     case GGML_TYPE_Q5_K: /* Q4_K with qh[32], the fifth bits, before the nibbles */
-        *shape = (tile_shape){ 256, 176, 1, 5, { d, { 2, 2, AREA_HEADERS, 2 }, { 4, 12, AREA_HEADERS, 4 },
-                                              { 16, 32, AREA_LEVELS, 4 }, { 48, 128, AREA_LEVELS, 4 } }, 0 };
+        *shape = (tile_shape){ 256, 176, 1, 4, { HALVES(0, 4), DWORDS(4, 12), LEVELS(16, 32), LEVELS(48, 128) }, 0 };
         return true;
     case GGML_TYPE_Q6_K: /* ql[128], qh[64], int8 scales[16], d */
-        *shape = (tile_shape){ 256, 210, 2, 4, { { 0, 128, AREA_LEVELS, 4 }, { 128, 64, AREA_LEVELS, 4 },
-                                              { 192, 16, AREA_HEADERS, 4 }, { 208, 2, AREA_HEADERS, 2 } }, 0 };
+        *shape = (tile_shape){ 256, 210, 2, 4, { LEVELS(0, 128), LEVELS(128, 64), DWORDS(192, 16), HALVES(208, 2) }, 0 };
         return true;
     case GGML_TYPE_F32: /* float types: blocks of 16 elements, each row's 16 kept whole */
-        *shape = (tile_shape){ 16, 64, 1, 1, { { 0, 64, AREA_LEVELS, 64 } }, 0 };
+        *shape = (tile_shape){ 16, 64, 1, 1, { WHOLE(64) }, 0 };
         return true;
     case GGML_TYPE_F16:
     case GGML_TYPE_BF16:
-        *shape = (tile_shape){ 16, 32, 1, 1, { { 0, 32, AREA_LEVELS, 32 } }, 0 };
+        *shape = (tile_shape){ 16, 32, 1, 1, { WHOLE(32) }, 0 };
         return true;
     default:
         return false;
@@ -105,14 +116,32 @@ static size_t area_offset(const tile_shape *shape, int64_t b, tile_area area) {
     return area == AREA_LEVELS ? base + in_group * level_block : base + group * level_block + in_group * header_block;
 }
 
-/* Copies one interleaving unit, XOR-ing level words with `flip`. The sizes the shapes use
- * are spelled out so that the compiler moves them inline (a memcpy call per 4 bytes made
- * repacking a model's weights take seconds). */
-static inline void move_unit(uint8_t *dst, const uint8_t *src, int unit, uint32_t flip) {
+/* A Q5_0/Q5_1 block's 32 fifth bits (bit e = element e, little-endian) stored bit-major:
+ * element e at bit e / 4 of byte e % 4, so the four elements of level word k (4k..4k+3)
+ * have theirs at bit k of bytes 0..3, where one shift and mask moves them to bit 4. */
+static uint32_t fifth_bits_to_tile(uint32_t bits) {
+    uint32_t moved = 0;
+    for (unsigned e = 0; e < 32; e++) moved |= ((bits >> e) & 1u) << (8 * (e % 4) + e / 4);
+    return moved;
+}
+
+static uint32_t fifth_bits_from_tile(uint32_t moved) {
+    uint32_t bits = 0;
+    for (unsigned e = 0; e < 32; e++) bits |= ((moved >> (8 * (e % 4) + e / 4)) & 1u) << e;
+    return bits;
+}
+
+/* Copies one interleaving unit, XOR-ing level words with `flip` (fifth-bit words are moved
+ * to or from bit-major order instead). The sizes the shapes use are spelled out so that
+ * the compiler moves them inline (a memcpy call per 4 bytes made repacking a model's
+ * weights take seconds). */
+static inline void move_unit(uint8_t *dst, const uint8_t *src, const tile_field *field, uint32_t flip, bool to_tile) {
+    const int unit = field->unit;
     if (unit == 4) {
         uint32_t word;
         memcpy(&word, src, 4);
-        word ^= flip;
+        if (field->fifth_bits) word = to_tile ? fifth_bits_to_tile(word) : fifth_bits_from_tile(word);
+        else word ^= flip;
         memcpy(dst, &word, 4);
     } else if (unit == 2) {     /* fp16 headers: never flipped */
         memcpy(dst, src, 2);
@@ -136,8 +165,8 @@ static void convert_tile(const tile_shape *shape, int64_t n_cols, uint8_t *rows,
                 uint8_t *bytes = rows + (size_t)r * row_bytes + (size_t)b * (size_t)shape->block_bytes + field->offset;
                 for (int i = 0; i < field->bytes / unit; i++) {
                     uint8_t *packed = area + start + ((size_t)i * CPU_TILE_ROWS + (size_t)r) * (size_t)unit;
-                    if (to_tile) move_unit(packed, bytes + i * unit, unit, flip);
-                    else move_unit(bytes + i * unit, packed, unit, flip);
+                    if (to_tile) move_unit(packed, bytes + i * unit, field, flip, true);
+                    else move_unit(bytes + i * unit, packed, field, flip, false);
                 }
             }
         }

@@ -3,13 +3,15 @@
  * shape of vpdpbusd). Decode then streams a matrix front to back with no shuffles, and
  * every load is a full aligned cache line.
  *
- * For Q4_0, Q4_1, Q8_0, Q4_K, Q5_K and Q6_K: a tile is 16 consecutive rows, stored in
- * the same 16 x row_bytes bytes the rows occupied, as groups of G blocks (G = 2 for Q4_0,
- * Q8_0 and Q6_K, 1 for Q4_1, Q4_K and Q5_K, so that a group is a whole number of cache
- * lines):
+ * For Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K: a tile is 16 consecutive rows,
+ * stored in the same 16 x row_bytes bytes the rows occupied, as groups of G blocks (G = 2
+ * for Q4_0, Q5_0, Q8_0 and Q6_K, 1 for Q4_1, Q5_1, Q4_K and Q5_K, so that a group is a
+ * whole number of cache lines):
  * the G blocks' levels, then the G blocks' headers. Decode thus reads one linear stream
  * (scales stored apart from the levels, in a second region, measured ~17% slower).
- *   levels:  per block, each level field (qs; Q5_K: qs then qh; Q6_K: ql then qh), word k
+ *   levels:  per block, each level field (qs; Q5_0/Q5_1: qs then qh, each row's 32 bits
+ *            bit-major, element e at bit e / 4 of byte e % 4; Q5_K: qh then qs; Q6_K: ql
+ *            then qh), word k
  *            of row r at (k * 16 + r) * 4 within the field: bytes 4k..4k+3 of that row's
  *            field (Q8_0: each byte XOR 0x80, so levels are unsigned q + 128);
  *   headers: per block, each scale field in block order, unit i of row r at

@@ -60,6 +60,7 @@ enum { DECODE_PREFETCH_BYTES = TILE_PREFETCH_BYTES, PREFILL_MIN_TOKENS = 4, PREF
 TILE_INLINE size_t block_level_bytes(uint32_t type) {
     switch (type) {
     case GGML_TYPE_Q8_0: return 512;
+    case GGML_TYPE_Q5_0: case GGML_TYPE_Q5_1: return 320;
     case GGML_TYPE_Q4_K: return 2048;
     case GGML_TYPE_Q5_K: return 2560;
     case GGML_TYPE_Q6_K: return 3072;
@@ -69,7 +70,7 @@ TILE_INLINE size_t block_level_bytes(uint32_t type) {
 
 TILE_INLINE size_t block_header_bytes(uint32_t type) {
     switch (type) {
-    case GGML_TYPE_Q4_1: return 64;
+    case GGML_TYPE_Q4_1: case GGML_TYPE_Q5_1: return 64;
     case GGML_TYPE_Q4_K: case GGML_TYPE_Q5_K: return 256;
     case GGML_TYPE_Q6_K: return 288;
     default: return 32;
@@ -77,7 +78,7 @@ TILE_INLINE size_t block_header_bytes(uint32_t type) {
 }
 
 TILE_INLINE size_t group_blocks(uint32_t type) {
-    return type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q5_K ? 1 : 2;
+    return type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1 || type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q5_K ? 1 : 2;
 }
 
 TILE_INLINE const uint8_t *group_of(uint32_t type, const uint8_t *tile, int64_t b) {
@@ -98,15 +99,29 @@ TILE_INLINE const uint8_t *block_header(uint32_t type, const uint8_t *tile, int6
 TILE_INLINE const uint8_t *stream_at(uint32_t type, const uint8_t *tile, int64_t b) {
     return tile + (size_t)b * (block_level_bytes(type) + block_header_bytes(type));
 }
-TILE_INLINE int zero_point(uint32_t type) { return type == GGML_TYPE_Q4_0 ? 8 : type == GGML_TYPE_Q8_0 ? 128 : 0; }
-TILE_INLINE int has_min(uint32_t type) { return type == GGML_TYPE_Q4_1; }
+TILE_INLINE int zero_point(uint32_t type) {
+    return type == GGML_TYPE_Q4_0 ? 8 : type == GGML_TYPE_Q5_0 ? 16 : type == GGML_TYPE_Q8_0 ? 128 : 0;
+}
+TILE_INLINE int has_min(uint32_t type) { return type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1; }
 
-/* Word k (0..7) of block `levels`: 16 rows' unsigned levels of elements 4k..4k+3. */
+/* Bit `from` of every byte moved to bit 4, the rest cleared. Shifts are 16-bit (there
+ * are no byte shifts), but by at most 4 places, so bit 4 of each byte comes from its own
+ * byte. */
+TILE_INLINE __m512i fifth_bit(__m512i bits, const int from) {
+    __m512i moved = from < 4 ? _mm512_slli_epi16(bits, (unsigned)(4 - from))
+                  : from > 4 ? _mm512_srli_epi16(bits, (unsigned)(from - 4)) : bits;
+    return _mm512_and_si512(moved, _mm512_set1_epi8(0x10));
+}
+
+/* Word k (0..7) of block `levels`: 16 rows' unsigned levels of elements 4k..4k+3
+ * (Q5_0/Q5_1: the nibbles, then one line of fifth bits, bit-major: word k's at bit k). */
 TILE_INLINE __m512i tile_levels(uint32_t type, const uint8_t *levels, int k) {
     if (type == GGML_TYPE_Q8_0) return _mm512_loadu_si512((const void *)(levels + 64 * k));
     __m512i packed = _mm512_loadu_si512((const void *)(levels + 64 * (k % 4)));
     if (k >= 4) packed = _mm512_srli_epi16(packed, 4);
-    return _mm512_and_si512(packed, _mm512_set1_epi8(0x0f));
+    __m512i nibbles = _mm512_and_si512(packed, _mm512_set1_epi8(0x0f));
+    if (type != GGML_TYPE_Q5_0 && type != GGML_TYPE_Q5_1) return nibbles;
+    return _mm512_or_si512(nibbles, fifth_bit(_mm512_loadu_si512((const void *)(levels + 256)), k));
 }
 
 TILE_INLINE __m512i act_word(const cpu_block_q8a *x, int k) {
@@ -231,21 +246,12 @@ TILE_INLINE void q4k_scales_mins(const uint8_t *header, __m512i *scales, __m512i
                               _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), two), 4));
 }
 
-/* Bit `from` of every byte moved to bit 4, the rest cleared. Shifts are 16-bit (there
- * are no byte shifts), but by at most 4 places, so bit 4 of each byte comes from its own
- * byte. */
-TILE_INLINE __m512i fifth_bit(__m512i bits, const int from) {
-    __m512i moved = from < 4 ? _mm512_slli_epi16(bits, (unsigned)(4 - from))
-                  : from > 4 ? _mm512_srli_epi16(bits, (unsigned)(from - 4)) : bits;
-    return _mm512_and_si512(moved, _mm512_set1_epi8(0x10));
-}
-
 /* Q4_K or Q5_K (type, a constant after inlining), one super-block of a tile against n
  * tokens (also a constant): sumi = sum_j scale_j * dot_j and summ = sum_j min_j * bsum_j
- * are exact, then the two fmaf of cpu_dot.c. Levels: 32 words of nibbles (word 8c + k:
- * bytes 32c + 4k.. of each row's qs, low nibbles elements 64c + 4k.., high ones 64c +
- * 32 + 4k..), then for Q5_K 8 words of fifth bits (word k: qh bytes 4k..; bit 2c is the
- * low nibble's of chunk c, bit 2c + 1 the high one's). Headers: d[16], dmin[16], then
+ * are exact, then the two fmaf of cpu_dot.c. Levels: for Q5_K 8 words of fifth bits
+ * (word k: qh bytes 4k..; bit 2c is the low nibble's of chunk c, bit 2c + 1 the high
+ * one's), then 32 words of nibbles (word 8c + k: bytes 32c + 4k.. of each row's qs, low
+ * nibbles elements 64c + 4k.., high ones 64c + 32 + 4k..). Headers: d[16], dmin[16], then
  * the 12 scale bytes as 3 dwords. */
 TILE_INLINE void q4k_superblock(uint32_t type, const uint8_t *levels, const uint8_t *header,
                                 const cpu_block_q8k *const *x, const int n, __m512 *acc, const uint8_t *prefetch) {
@@ -434,6 +440,8 @@ TILE_INLINE void tile_gemm(uint32_t type, const uint8_t *w, size_t w_row_bytes, 
 
 TILE_GEMM(cpu_tile16_avx512_q4_0, GGML_TYPE_Q4_0)
 TILE_GEMM(cpu_tile16_avx512_q4_1, GGML_TYPE_Q4_1)
+TILE_GEMM(cpu_tile16_avx512_q5_0, GGML_TYPE_Q5_0)
+TILE_GEMM(cpu_tile16_avx512_q5_1, GGML_TYPE_Q5_1)
 TILE_GEMM(cpu_tile16_avx512_q8_0, GGML_TYPE_Q8_0)
 TILE_GEMM(cpu_tile16_avx512_q4_K, GGML_TYPE_Q4_K)
 TILE_GEMM(cpu_tile16_avx512_q5_K, GGML_TYPE_Q5_K)

@@ -9,6 +9,10 @@ void cpu_tile16_avx512_q4_0(const uint8_t *w, size_t w_row_bytes, int64_t n_rows
                             size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
 void cpu_tile16_avx512_q4_1(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
                             size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
+void cpu_tile16_avx512_q5_0(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
+                            size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
+void cpu_tile16_avx512_q5_1(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
+                            size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
 void cpu_tile16_avx512_q4_K(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
                             size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
 void cpu_tile16_avx512_q5_K(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x,
