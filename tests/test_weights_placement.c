@@ -20,7 +20,8 @@ enum { N_PROMPT = 20, N_DECODE = 4, N_TOKENS = N_PROMPT + N_DECODE, BLOCK_SIZE =
 
 /* Shapes whose matrices have row counts that are multiples of 16 and column counts that
  * are multiples of 64 (what interleaved-tile repacking needs), plus one whose vocabulary
- * (200 rows, tied to the output) leaves a partial tile. K-quant types need 256 columns;
+ * (200 rows, tied to the output) leaves a partial tile, and one tied one of whole tiles
+ * (the embedding lookup then reads the repacked output matrix). K-quant types need 256 columns;
  * quantize_file falls back to 32-block types elsewhere, so the 128-wide shape mixes types. */
 typedef struct model_shape {
     const char *arch;
@@ -32,6 +33,7 @@ static const model_shape shapes[] = {
     { "llama", 256, 8, 2, 384, 256, 0 },
     { "qwen2", 128, 4, 1, 256, 200, 1 },
     { "qwen3", 256, 8, 4, 256, 512, 0 },
+    { "llama", 256, 4, 2, 256, 320, 1 },   /* tied, whole tiles: the embedding is repacked */
 };
 enum { N_SHAPES = sizeof shapes / sizeof shapes[0] };
 

@@ -49,15 +49,15 @@ static void release_file_pages(const uint8_t *begin, const uint8_t *end) {
     if (last > first) madvise((void *)first, last - first, MADV_DONTNEED);
 }
 
-int model_weights_would_repack(const char *name, uint32_t type, int64_t n_rows, int64_t n_cols) {
-    return n_rows > 1 && strcmp(name, "token_embd.weight") != 0 && cpu_tile16_supported(type, n_rows, n_cols) &&
-           cpu_tile16_wanted();
+int model_weights_would_repack(const char *name, uint32_t type, int64_t n_rows, int64_t n_cols, int tied_output) {
+    return n_rows > 1 && (tied_output || strcmp(name, "token_embd.weight") != 0) &&
+           cpu_tile16_supported(type, n_rows, n_cols) && cpu_tile16_wanted();
 }
 
 /* Repacks a copied matrix in place, tile by tile, when the CPU's kernels read tile16
  * (the model is loaded before any backend exists, and the CPU backend is the one that
  * reads host weights; the layout is recorded in the tensor and checked by the backend).
- * Vectors and the token embedding (read by row) stay as they are. */
+ * Vectors and an untied token embedding (only read by row) stay as they are. */
 static sllm_status repack(model_tensor *tensor, uint8_t *data) {
     size_t tile_bytes = (size_t)(tensor->size_bytes / (uint64_t)tensor->n_rows) * CPU_TILE_ROWS;
     uint8_t *tile = malloc(tile_bytes);
@@ -88,7 +88,8 @@ static sllm_status copy_tensors(const gguf_file *gguf, model_weights *weights, c
         if (gguf->owns_mapping) release_file_pages(source, source + tensor->size_bytes);
         tensor->offset = offset;
         tensor->data = copy + offset;
-        if (model_weights_would_repack(tensor->name, tensor->type, tensor->n_rows, tensor->n_cols))
+        if (model_weights_would_repack(tensor->name, tensor->type, tensor->n_rows, tensor->n_cols,
+                                       weights->tied_output))
             status = repack(tensor, copy + offset);
         offset += tensor->size_bytes;
     }
@@ -110,7 +111,7 @@ sllm_status model_weights_copy_in(const gguf_file *gguf, model_weights *weights,
 }
 
 int model_weights_count_repacked(const model_weights *weights) {
-    int count = weights->output.layout == SLLM_WEIGHT_CPU_TILE16 && !weights->tied_output;
+    int count = weights->output.layout == SLLM_WEIGHT_CPU_TILE16;   /* a tied output is token_embd */
     for (int64_t il = 0; il < weights->n_layers; il++) {
         const model_tensor *layer = (const model_tensor *)&weights->layers[il];
         for (size_t i = 0; i < sizeof(model_layer) / sizeof(model_tensor); i++)

@@ -15,9 +15,10 @@
 sllm_status model_weights_copy_in(const gguf_file *gguf, model_weights *weights, core_region *region);
 
 /* Whether a copying load on this CPU repacks the tensor `name` of this type and shape
- * (n_rows rows of n_cols): matrices the CPU kernels read as tile16, except the token
- * embedding (read by row; a tied output is the embedding). `sllm info` asks it too. */
-int model_weights_would_repack(const char *name, uint32_t type, int64_t n_rows, int64_t n_cols);
+ * (n_rows rows of n_cols): matrices the CPU kernels read as tile16, except a token
+ * embedding that is not also the output matrix (tied_output: the model has no
+ * output.weight), which is only read by row. `sllm info` asks it too. */
+int model_weights_would_repack(const char *name, uint32_t type, int64_t n_rows, int64_t n_cols, int tied_output);
 
 /* How many of `weights`' matrices are in the CPU's tile16 layout. */
 int model_weights_count_repacked(const model_weights *weights);

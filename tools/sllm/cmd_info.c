@@ -101,11 +101,13 @@ static json_t *tensors_json(const sllm_model *model) {
  * what the load's sllm_model_weights_layout() will say, known here from the shapes. */
 static json_t *repacked_json(const sllm_model *model) {
     json_int_t repacked = 0, matrices = 0;
+    int64_t output;
+    int tied = sllm_model_tensor_find(model, "output.weight", &output) != SLLM_OK;
     for (int64_t i = 0; i < sllm_model_tensor_count(model); i++) {
         sllm_tensor_info info = { .struct_size = sizeof info };
         if (sllm_model_tensor_info(model, i, &info) != SLLM_OK || info.n_dims != 2) continue;
         matrices++;
-        repacked += model_weights_would_repack(info.name, info.type, info.dims[1], info.dims[0]);
+        repacked += model_weights_would_repack(info.name, info.type, info.dims[1], info.dims[0], tied);
     }
     json_t *out = json_object();
     json_object_set_new(out, "matrices", json_integer(matrices));

@@ -8,6 +8,7 @@
 
 #include "backend/cpu/cpu_matmul.h"
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/cpu_tile.h"
 #include "core/hugemem.h"
 #include "core/threadpool.h"
 #include "format/ggml_types.h"
@@ -143,8 +144,6 @@ static sllm_status cpu_embed(sllm_backend *backend, const sllm_backend_weight *t
                              int64_t n_tokens, sllm_backend_buffer *out) {
     const void *data;
     sllm_status status = weight_data(table, "embed", &data);
-    if (status == SLLM_OK && table->layout != SLLM_WEIGHT_ROWS)
-        status = core_fail(SLLM_ERR_INVALID_ARGUMENT, "cpu embed: the table must be in row layout");
     if (status == SLLM_OK) status = check_floats(out, n_tokens * table->n_cols, "embed", "out");
     if (status != SLLM_OK) return status;
     for (int64_t t = 0; t < n_tokens; t++) {
@@ -152,8 +151,21 @@ static sllm_status cpu_embed(sllm_backend *backend, const sllm_backend_weight *t
             return core_fail(SLLM_ERR_INVALID_TOKEN, "token id %d at index %lld is outside the vocabulary [0, %lld)",
                              (int)tokens[t], (long long)t, (long long)table->n_rows);
     }
-    for (int64_t t = 0; t < n_tokens; t++)
-        cpu_dequantize_row(table->type, data, table->n_cols, tokens[t], floats(out) + t * table->n_cols);
+    if (table->layout == SLLM_WEIGHT_ROWS) {
+        for (int64_t t = 0; t < n_tokens; t++)
+            cpu_dequantize_row(table->type, data, table->n_cols, tokens[t], floats(out) + t * table->n_cols);
+        return SLLM_OK;
+    }
+    /* tile16: a tied embedding that is also the output matrix; each row is unpacked first */
+    uint64_t row_bytes;
+    ggml_row_size(table->type, table->n_cols, &row_bytes);
+    uint8_t *row = malloc((size_t)row_bytes);
+    if (row == NULL) return core_fail(SLLM_ERR_OUT_OF_MEMORY, "cpu embed: out of memory unpacking a row");
+    for (int64_t t = 0; t < n_tokens; t++) {
+        cpu_tile16_unpack_row(table->type, data, table->n_cols, tokens[t], row);
+        cpu_dequantize_row(table->type, row, table->n_cols, 0, floats(out) + t * table->n_cols);
+    }
+    free(row);
     return SLLM_OK;
 }
 

@@ -150,8 +150,10 @@ static inline void move_unit(uint8_t *dst, const uint8_t *src, const tile_field 
     }
 }
 
-/* Moves one tile between layouts; to_tile selects the direction. */
-static void convert_tile(const tile_shape *shape, int64_t n_cols, uint8_t *rows, uint8_t *tile, bool to_tile) {
+/* Moves rows [row_lo, row_hi) of one tile between layouts (`rows` holds those rows only);
+ * to_tile selects the direction. */
+static void convert_tile(const tile_shape *shape, int64_t n_cols, uint8_t *rows, uint8_t *tile, bool to_tile,
+                         int row_lo, int row_hi) {
     const int64_t n_blocks = n_cols / shape->block_elements;
     const size_t row_bytes = (size_t)n_blocks * (size_t)shape->block_bytes;
     for (int f = 0; f < shape->n_fields; f++) {
@@ -161,8 +163,8 @@ static void convert_tile(const tile_shape *shape, int64_t n_cols, uint8_t *rows,
         const size_t start = field_start(shape, f);
         for (int64_t b = 0; b < n_blocks; b++) {
             uint8_t *area = tile + area_offset(shape, b, field->area);
-            for (int r = 0; r < CPU_TILE_ROWS; r++) {
-                uint8_t *bytes = rows + (size_t)r * row_bytes + (size_t)b * (size_t)shape->block_bytes + field->offset;
+            for (int r = row_lo; r < row_hi; r++) {
+                uint8_t *bytes = rows + (size_t)(r - row_lo) * row_bytes + (size_t)b * (size_t)shape->block_bytes + field->offset;
                 for (int i = 0; i < field->bytes / unit; i++) {
                     uint8_t *packed = area + start + ((size_t)i * CPU_TILE_ROWS + (size_t)r) * (size_t)unit;
                     if (to_tile) move_unit(packed, bytes + i * unit, field, flip, true);
@@ -179,13 +181,22 @@ void cpu_tile16_pack(uint32_t type, const uint8_t *src, int64_t n_rows, int64_t 
     size_t tile_bytes = (size_t)(n_cols / shape.block_elements) * (size_t)shape.block_bytes * CPU_TILE_ROWS;
     for (int64_t t = 0; t < n_rows / CPU_TILE_ROWS; t++)
         convert_tile(&shape, n_cols, (uint8_t *)(uintptr_t)(src + (size_t)t * tile_bytes), dst + (size_t)t * tile_bytes,
-                     true);
+                     true, 0, CPU_TILE_ROWS);
 }
 
 void cpu_tile16_unpack(uint32_t type, const uint8_t *tile, int64_t n_cols, uint8_t *rows) {
     tile_shape shape;
     if (!shape_of(type, &shape)) return;
-    convert_tile(&shape, n_cols, rows, (uint8_t *)(uintptr_t)tile, false);
+    convert_tile(&shape, n_cols, rows, (uint8_t *)(uintptr_t)tile, false, 0, CPU_TILE_ROWS);
+}
+
+void cpu_tile16_unpack_row(uint32_t type, const uint8_t *w, int64_t n_cols, int64_t row, uint8_t *out) {
+    tile_shape shape;
+    if (!shape_of(type, &shape)) return;
+    size_t tile_bytes = (size_t)(n_cols / shape.block_elements) * (size_t)shape.block_bytes * CPU_TILE_ROWS;
+    int in_tile = (int)(row % CPU_TILE_ROWS);
+    convert_tile(&shape, n_cols, out, (uint8_t *)(uintptr_t)(w + (size_t)(row / CPU_TILE_ROWS) * tile_bytes), false,
+                 in_tile, in_tile + 1);
 }
 
 void cpu_tile16_gemm_via_rows(uint32_t type, cpu_gemm_fn row_gemm, const uint8_t *w, size_t w_row_bytes,

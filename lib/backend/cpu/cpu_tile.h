@@ -50,6 +50,10 @@ void cpu_tile16_pack(uint32_t type, const uint8_t *src, int64_t n_rows, int64_t 
 /* Unpacks one tile (16 rows) back to row layout. */
 void cpu_tile16_unpack(uint32_t type, const uint8_t *tile, int64_t n_cols, uint8_t *rows);
 
+/* Unpacks row `row` of a tile16 matrix (w: its first tile) into `out` (one row's bytes):
+ * an embedding lookup in a table that is also the tied output matrix. */
+void cpu_tile16_unpack_row(uint32_t type, const uint8_t *w, int64_t n_cols, int64_t row, uint8_t *out);
+
 /* tile16 weights through a row-layout kernel: each tile is unpacked (into a buffer
  * allocated per call), then multiplied; same results. Outputs are NaN if the buffer
  * cannot be had. Same arguments as cpu_gemm_fn (w: the first tile). */
