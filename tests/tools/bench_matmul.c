@@ -2,7 +2,8 @@
  * the repacked tile16 layout, as a loaded model has them; BENCH_ROWS=1 keeps rows) on TinyLlama-shaped matrices (2048x2048, 5632x2048):
  * decode (1 token) as GB/s of weights and % of the measured memory read bandwidth,
  * prefill (128 tokens) as GFLOP/s and the TinyLlama-1.1B tokens/s it would give.
- * Usage: bench_matmul [threads] [repeats] [type...]   (best of `repeats` runs, and the median) */
+ * Usage: bench_matmul [threads] [repeats] [type...]   (best of `repeats` runs, and the median)
+ * BENCH_KERNELS=avx2|scalar measures another kernel table than this CPU's best. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +27,22 @@
 #define DECODE_WORKING_SET (256u << 20)
 #define BANDWIDTH_BYTES (1u << 30)
 
-/* Chosen once: detection runs cpuid, which costs microseconds in a virtual machine. */
-static const cpu_kernels *best_kernels(void) {
+/* The best table for this CPU, or the one BENCH_KERNELS names (scalar, avx2, avx512: to
+ * measure what a CPU without the newer extensions would run). Chosen once: detection
+ * runs cpuid, which costs microseconds in a virtual machine. */
+static const cpu_kernels *bench_kernels(void) {
     cpu_features features = cpu_features_detect();
+    const char *wanted = getenv("BENCH_KERNELS");
+    const cpu_kernels *tables[4];
+    int n = cpu_kernels_available(tables, 4);
+    for (int i = 0; wanted != NULL && i < n; i++)
+        if (strcmp(tables[i]->name, wanted) == 0) return tables[i];
     return cpu_kernels_best(&features);
 }
 
-static cpu_layout bench_layout(uint32_t type, int64_t n_rows, int64_t n_cols) {
-    return getenv("BENCH_ROWS") == NULL && cpu_tile16_wanted() && cpu_tile16_supported(type, n_rows, n_cols)
+static cpu_layout bench_layout(const cpu_kernels *kernels, uint32_t type, int64_t n_rows, int64_t n_cols) {
+    return getenv("BENCH_ROWS") == NULL && kernels->gemm_tile16[type] != NULL &&
+                   cpu_tile16_supported(type, n_rows, n_cols)
                ? CPU_LAYOUT_TILE16 : CPU_LAYOUT_ROWS;
 }
 
@@ -102,7 +111,7 @@ static timing time_matmul(const cpu_kernels *kernels, core_threadpool *pool, uin
     for (int rep = 0; rep < repeats; rep++) {
         double start = now_s();
         for (int k = 0; k < n_copies; k++)
-            cpu_matmul_layout_with(kernels, pool, type, bench_layout(type, n_rows, n_cols), copies[k], n_rows, n_cols, x,
+            cpu_matmul_layout_with(kernels, pool, type, bench_layout(kernels, type, n_rows, n_cols), copies[k], n_rows, n_cols, x,
                                    n_tokens, y, scratch);
         samples[rep] = (now_s() - start) / n_copies;
     }
@@ -125,7 +134,7 @@ static double paired_efficiency(const cpu_kernels *kernels, core_threadpool *poo
         double read_s = now_s() - start;
         start = now_s();
         for (int k = 0; k < n_copies; k++)
-            cpu_matmul_layout_with(kernels, pool, type, bench_layout(type, n_rows, n_cols), copies[k], n_rows, n_cols, x, 1,
+            cpu_matmul_layout_with(kernels, pool, type, bench_layout(kernels, type, n_rows, n_cols), copies[k], n_rows, n_cols, x, 1,
                                    y, scratch);
         double decode_s = now_s() - start;
         if (read_s / decode_s > best) best = read_s / decode_s;
@@ -154,7 +163,7 @@ static void bench_type(const cpu_kernels *kernels, core_threadpool *pool, uint32
             cpu_quantize(type, src + r * n_cols, rows + r * row_bytes, n_cols);
         for (int k = 0; k < n_copies; k++) {
             copies[k] = (uint8_t *)region.data + (size_t)k * stride;
-            if (bench_layout(type, n_rows, n_cols) == CPU_LAYOUT_TILE16) cpu_tile16_pack(type, rows, n_rows, n_cols, copies[k]);
+            if (bench_layout(kernels, type, n_rows, n_cols) == CPU_LAYOUT_TILE16) cpu_tile16_pack(type, rows, n_rows, n_cols, copies[k]);
             else memcpy(copies[k], rows, matrix_bytes);
         }
         free(rows);
@@ -206,15 +215,15 @@ int main(int argc, char **argv) {
     }
     core_threadpool *pool = NULL;
     if (core_threadpool_create(n_threads, &pool) != SLLM_OK) return 1;
-    cpu_features features = cpu_features_detect();
+    const cpu_kernels *kernels = bench_kernels();
     double bandwidth = measure_bandwidth(pool);
     printf("kernels: %s%s, threads: %d, measured read bandwidth: %.1f GB/s, best of %d (median)\n",
-           cpu_kernels_best(&features)->name, getenv("BENCH_ROWS") ? " (row layout)" : "", n_threads, bandwidth, repeats);
+           kernels->name, getenv("BENCH_ROWS") ? " (row layout)" : "", n_threads, bandwidth, repeats);
     float *x = malloc(sizeof(float) * 5632 * 128), *y = malloc(sizeof(float) * 5632 * 128);
     float *src = malloc(sizeof(float) * 5632 * 2048);
     for (int64_t i = 0; i < 5632 * 2048; i++) src[i] = (float)sin((double)i * 0.37);
     for (int64_t i = 0; i < 5632 * 128; i++) x[i] = (float)cos((double)i * 0.11);
-    for (int k = 0; k < n_types; k++) bench_type(best_kernels(), pool, types[k], src, x, y, bandwidth, repeats);
+    for (int k = 0; k < n_types; k++) bench_type(kernels, pool, types[k], src, x, y, bandwidth, repeats);
     free(src);
     free(x);
     free(y);
