@@ -1,5 +1,6 @@
 /* sllm_model: opening a GGUF file and the public metadata and tensor queries. */
 #include "model/model_internal.h"
+#include "backend/cpu/cpu_tile.h"
 #include "model/weights_copy.h"
 #include "tokenizer/tokenizer.h"
 
@@ -49,7 +50,7 @@ static void describe_weights_layout(sllm_model *model) {
                      model->weights_region.huge ? "2 MiB huge pages" : "huge pages refused by the kernel");
     if (repacked > 0 && n > 0 && (size_t)n < sizeof model->weights_layout)
         snprintf(model->weights_layout + n, sizeof model->weights_layout - (size_t)n,
-                 ", %d matrices repacked into 16-row tiles for the AVX-512 kernels", repacked);
+                 ", %d matrices repacked into 16-row tiles for the %s kernels", repacked, cpu_tile16_kernels_name());
 }
 
 SLLM_API sllm_status sllm_model_load(const char *path, const sllm_model_params *params,

@@ -51,7 +51,7 @@ static void release_file_pages(const uint8_t *begin, const uint8_t *end) {
 
 int model_weights_would_repack(const char *name, uint32_t type, int64_t n_rows, int64_t n_cols, int tied_output) {
     return n_rows > 1 && (tied_output || strcmp(name, "token_embd.weight") != 0) &&
-           cpu_tile16_supported(type, n_rows, n_cols) && cpu_tile16_wanted();
+           cpu_tile16_supported(type, n_rows, n_cols) && cpu_tile16_wanted(type);
 }
 
 /* Repacks a copied matrix in place, tile by tile, when the CPU's kernels read tile16

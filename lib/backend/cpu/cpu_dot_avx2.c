@@ -1,5 +1,6 @@
 /* AVX2 + FMA + F16C kernels (compiled for that target, chosen at run time). */
 #include "backend/cpu/cpu_kernels.h"
+#include "backend/cpu/cpu_tile_simd.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
@@ -13,7 +14,7 @@
 #define X86_DOT_U8_I8(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
 #include "backend/cpu/cpu_dot_x86.h"
 
-X86_KERNEL_TABLE(avx2_kernels, "avx2")
+X86_KERNEL_TABLE(avx2_kernels, "avx2", CPU_TILE_KERNELS_TABLE(avx2))
 
 #if defined(__clang__)
 #pragma clang attribute pop

@@ -25,7 +25,7 @@
  * shared x86 kernels (cpu_dot_x86.h), also bit-identical. */
 #include "backend/cpu/cpu_kernels.h"
 #include "backend/cpu/cpu_tile.h"
-#include "backend/cpu/cpu_tile_avx512.h"
+#include "backend/cpu/cpu_tile_simd.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
@@ -1003,10 +1003,7 @@ static const cpu_kernels avx512_kernels = {
     },
     .gemm_tile16 = {
         [GGML_TYPE_F32] = avx512_tile16_f32, [GGML_TYPE_F16] = avx512_tile16_f16, [GGML_TYPE_BF16] = avx512_tile16_bf16,
-        [GGML_TYPE_Q4_0] = cpu_tile16_avx512_q4_0, [GGML_TYPE_Q4_1] = cpu_tile16_avx512_q4_1,
-        [GGML_TYPE_Q5_0] = cpu_tile16_avx512_q5_0, [GGML_TYPE_Q5_1] = cpu_tile16_avx512_q5_1,
-        [GGML_TYPE_Q8_0] = cpu_tile16_avx512_q8_0, [GGML_TYPE_Q4_K] = cpu_tile16_avx512_q4_K,
-        [GGML_TYPE_Q5_K] = cpu_tile16_avx512_q5_K, [GGML_TYPE_Q6_K] = cpu_tile16_avx512_q6_K,
+        CPU_TILE_KERNELS_TABLE(avx512),
     },
 };
 

@@ -311,7 +311,8 @@ X86_GEMM_K(x86_gemm_q4_K, GGML_TYPE_Q4_K)
 X86_GEMM_K(x86_gemm_q5_K, GGML_TYPE_Q5_K)
 X86_GEMM_K(x86_gemm_q6_K, GGML_TYPE_Q6_K)
 
-#define X86_KERNEL_TABLE(table_name, isa_name)                                                \
+/* The table; the remaining arguments initialize its gemm_tile16. */
+#define X86_KERNEL_TABLE(table_name, isa_name, ...)                                           \
     static const cpu_kernels table_name = {                                                   \
         .name = isa_name,                                                                     \
         .gemm = {                                                                             \
@@ -322,4 +323,5 @@ X86_GEMM_K(x86_gemm_q6_K, GGML_TYPE_Q6_K)
             [GGML_TYPE_Q4_K] = x86_gemm_q4_K, [GGML_TYPE_Q5_K] = x86_gemm_q5_K,               \
             [GGML_TYPE_Q6_K] = x86_gemm_q6_K,                                                 \
         },                                                                                    \
+        .gemm_tile16 = { __VA_ARGS__ },                                                       \
     };

@@ -86,10 +86,15 @@ bool cpu_tile16_supported(uint32_t type, int64_t n_rows, int64_t n_cols) {
     return n_cols % (shape.block_elements == 32 ? 64 : step) == 0 && n_cols % step == 0;
 }
 
-bool cpu_tile16_wanted(void) {
+bool cpu_tile16_wanted(uint32_t type) {
     cpu_features features = cpu_features_detect();
     const cpu_kernels *best = cpu_kernels_best(&features);
-    return best->gemm_tile16[GGML_TYPE_Q4_0] != NULL;
+    return type < GGML_TYPE_ID_LIMIT && best->gemm_tile16[type] != NULL;
+}
+
+const char *cpu_tile16_kernels_name(void) {
+    cpu_features features = cpu_features_detect();
+    return cpu_kernels_best(&features)->name;
 }
 
 /* Bytes per block of 16 rows in `area`, and where `field` starts within it. */

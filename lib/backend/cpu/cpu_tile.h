@@ -40,9 +40,14 @@ typedef enum cpu_layout { CPU_LAYOUT_ROWS = 0, CPU_LAYOUT_TILE16 = 1 } cpu_layou
 /* Whether a matrix of this type and shape can be stored as tile16. */
 bool cpu_tile16_supported(uint32_t type, int64_t n_rows, int64_t n_cols);
 
-/* Whether weights should be repacked on this machine (it runs the AVX-512 VNNI kernels
- * that read tile16; elsewhere row layout is as fast). */
-bool cpu_tile16_wanted(void);
+/* Whether matrices of `type` should be repacked on this machine: its best kernel table
+ * has a tile16 kernel for the type (AVX-512 VNNI: every supported type; AVX2: the
+ * quantized ones). Elsewhere a repacked matrix would only be unpacked again. */
+bool cpu_tile16_wanted(uint32_t type);
+
+/* The name of the kernel table that multiplies tile16 weights on this machine ("avx512",
+ * "avx2"; the best table's name). */
+const char *cpu_tile16_kernels_name(void);
 
 /* Packs n_rows (a multiple of 16) rows into dst (same size; must not overlap src). */
 void cpu_tile16_pack(uint32_t type, const uint8_t *src, int64_t n_rows, int64_t n_cols, uint8_t *dst);
