@@ -3,7 +3,8 @@
  * decode (1 token) as GB/s of weights and % of the measured memory read bandwidth,
  * prefill (128 tokens) as GFLOP/s and the TinyLlama-1.1B tokens/s it would give.
  * Usage: bench_matmul [threads] [repeats] [type...]   (best of `repeats` runs, and the median)
- * BENCH_KERNELS=avx2|scalar measures another kernel table than this CPU's best. */
+ * BENCH_KERNELS=avx2|scalar measures another kernel table than this CPU's best;
+ * BENCH_SHAPES=576x576,1536x576 other matrix shapes (rows x columns). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,11 +143,37 @@ static double paired_efficiency(const cpu_kernels *kernels, core_threadpool *poo
     return best;
 }
 
+enum { MAX_SHAPES = 8, MAX_DIM = 5632 };
+
+/* TinyLlama's shapes, or those BENCH_SHAPES lists ("576x576,1536x576": rows x columns,
+ * each at most MAX_DIM, e.g. a small model's matrices). Returns how many. */
+static int bench_shapes(int64_t shapes[MAX_SHAPES][2]) {
+    const char *spec = getenv("BENCH_SHAPES");
+    int n = 0;
+    while (spec != NULL && *spec != '\0' && n < MAX_SHAPES) {
+        long long rows, cols;
+        int used = 0;
+        if (sscanf(spec, "%lldx%lld%n", &rows, &cols, &used) != 2 || rows < 16 || cols < 256 || rows > MAX_DIM ||
+            cols > MAX_DIM)
+            break;
+        shapes[n][0] = rows;
+        shapes[n][1] = cols;
+        n++;
+        spec += used;
+        if (*spec == ',') spec++;
+    }
+    if (n > 0) return n;
+    const int64_t tinyllama[3][2] = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
+    memcpy(shapes, tinyllama, sizeof tinyllama);
+    return 3;
+}
+
 static void bench_type(const cpu_kernels *kernels, core_threadpool *pool, uint32_t type, const float *src, const float *x,
                        float *y, double bandwidth, int repeats) {
-    const int64_t shapes[][2] = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
-    void *scratch = malloc(cpu_matmul_scratch_bytes(type, 5632, 128) + 64);
-    for (int s = 0; s < 3; s++) {
+    int64_t shapes[MAX_SHAPES][2];
+    int n_shapes = bench_shapes(shapes);
+    void *scratch = malloc(cpu_matmul_scratch_bytes(type, MAX_DIM, 128) + 64);
+    for (int s = 0; s < n_shapes; s++) {
         int64_t n_rows = shapes[s][0], n_cols = shapes[s][1];
         uint64_t row_bytes = 0;
         ggml_row_size(type, n_cols, &row_bytes);
