@@ -56,10 +56,6 @@ TILE_INLINE __m256i dot4(__m256i w, __m256i x) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
 }
 
-TILE_INLINE vi vi_dot(vi acc, vi w, vi x) {
-    VI_EACH(_mm256_add_epi32(acc.lo, dot4(w.lo, x.lo)), _mm256_add_epi32(acc.hi, dot4(w.hi, x.hi)));
-}
-
 /* Q8_0 levels (flipped to unsigned in the tile) as signed bytes s: |s| * sign(x, s). */
 TILE_INLINE __m256i dot4_signed(__m256i flipped, __m256i x) {
     __m256i s = _mm256_xor_si256(flipped, _mm256_set1_epi8((char)0x80));
@@ -68,6 +64,21 @@ TILE_INLINE __m256i dot4_signed(__m256i flipped, __m256i x) {
 
 TILE_INLINE vi vi_dot_q8(vi acc, vi w, vi x) {
     VI_EACH(_mm256_add_epi32(acc.lo, dot4_signed(w.lo, x.lo)), _mm256_add_epi32(acc.hi, dot4_signed(w.hi, x.hi)));
+}
+
+/* Partial sums in int16 lanes: vpmaddubsw results added up, widened by one vpmaddwd. */
+typedef struct { __m256i lo, hi; } vp;
+TILE_INLINE vp vp_begin(vi acc) {
+    (void)acc;
+    return (vp){ _mm256_setzero_si256(), _mm256_setzero_si256() };
+}
+TILE_INLINE vp vp_dot(vp p, vi w, vi x) {
+    return (vp){ _mm256_add_epi16(p.lo, _mm256_maddubs_epi16(w.lo, x.lo)),
+                 _mm256_add_epi16(p.hi, _mm256_maddubs_epi16(w.hi, x.hi)) };
+}
+TILE_INLINE vi vp_end(vi acc, vp p) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    VI_EACH(_mm256_add_epi32(acc.lo, _mm256_madd_epi16(p.lo, ones)), _mm256_add_epi32(acc.hi, _mm256_madd_epi16(p.hi, ones)));
 }
 
 TILE_INLINE vf vf_zero(void) { VF_EACH(_mm256_setzero_ps(), _mm256_setzero_ps()); }

@@ -42,8 +42,11 @@ TILE_INLINE vi vi_slli16(vi a, unsigned n) { return _mm512_slli_epi16(a, n); }
 TILE_INLINE vi vi_srli32(vi a, unsigned n) { return _mm512_srli_epi32(a, n); }
 TILE_INLINE vi vi_slli32(vi a, unsigned n) { return _mm512_slli_epi32(a, n); }
 TILE_INLINE vi vi_srai32(vi a, unsigned n) { return _mm512_srai_epi32(a, n); }
-TILE_INLINE vi vi_dot(vi acc, vi w, vi x) { return _mm512_dpbusd_epi32(acc, w, x); }
 TILE_INLINE vi vi_dot_q8(vi acc, vi w, vi x) { return _mm512_dpbusd_epi32(acc, w, x); }
+typedef __m512i vp;    /* vpdpbusd sums into int32 directly: a vp is its accumulator */
+TILE_INLINE vp vp_begin(vi acc) { return acc; }
+TILE_INLINE vp vp_dot(vp p, vi w, vi x) { return _mm512_dpbusd_epi32(p, w, x); }
+TILE_INLINE vi vp_end(vi acc, vp p) { (void)acc; return p; }
 TILE_INLINE vf vf_zero(void) { return _mm512_setzero_ps(); }
 TILE_INLINE vf vf_set1(float v) { return _mm512_set1_ps(v); }
 TILE_INLINE vf vf_fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }

@@ -20,10 +20,14 @@
  *   vi_load(p) (64 bytes), vi_zero(), vi_set1(int32), vi_bytes(int8, in every byte),
  *   vi_and, vi_or, vi_add, vi_mullo (32-bit), vi_srli16/vi_slli16 (16-bit shifts),
  *   vi_srli32/vi_slli32/vi_srai32;
- *   vi_dot(acc, w, x): acc + per lane the sum of its 4 unsigned bytes of w times the 4
- *     signed bytes of x (a broadcast word); exact for levels up to 63;
- *   vi_dot_q8(acc, w, x): the same for Q8_0's levels, with TILE_Q8_ZERO_POINT the zero
- *     point its levels carry (128: flipped unsigned levels; 0: signed);
+ *   vp, partial sums of dot steps: vp_begin(acc), vp_dot(p, w, x) (one step: per lane
+ *     the sum of its 4 unsigned bytes of w times the 4 signed bytes of x, a broadcast
+ *     word), vp_end(acc, p) (acc plus the steps since vp_begin, exactly). AVX2 keeps
+ *     them in int16 lanes (one vpmaddwd per flush instead of per step), so at most
+ *     words_per_flush() steps of levels up to 15, 31 or 63 go between a vp_begin and
+ *     its vp_end;
+ *   vi_dot_q8(acc, w, x): one step into acc directly, for Q8_0's levels, with
+ *     TILE_Q8_ZERO_POINT the zero point they carry (128: flipped unsigned; 0: signed);
  *   vf_zero(), vf_set1(f), vf_fmadd(a, b, c) (a * b + c, one rounding), vf_mul,
  *   vf_from_vi (int32 -> float), vf_halves(p) (16 fp16 at p), vf_store(p, v);
  *   TILE_FN(name) (the exported name of kernel `name`), TILE_UNROLL, TILE_INLINE,
@@ -120,10 +124,18 @@ TILE_INLINE vi tile_levels(uint32_t type, const uint8_t *levels, int k) {
     return vi_or(nibbles, fifth_bit(vi_load(levels + 256), k));
 }
 
-/* acc + word w of a block's levels against activation word x. */
-TILE_INLINE vi level_dot(uint32_t type, vi acc, vi w, vi x) {
-    return type == GGML_TYPE_Q8_0 ? vi_dot_q8(acc, w, x) : vi_dot(acc, w, x);
+/* How many 4-byte dot steps of this type's levels a vp may hold: each int16 lane of it
+ * gains at most 2 x 127 x the top level per step, and must stay within 32767. */
+TILE_INLINE int words_per_flush(uint32_t type) {
+    switch (type) {
+    case GGML_TYPE_Q5_0: case GGML_TYPE_Q5_1: case GGML_TYPE_Q5_K: return 4;    /* levels <= 31 */
+    case GGML_TYPE_Q6_K: return 2;                                               /* <= 63 */
+    default: return 8;                                                           /* <= 15 */
+    }
 }
+
+/* Whether step k (from 0) of a run of steps ends a flush group. */
+TILE_INLINE int flush_after(uint32_t type, int k) { return (k + 1) % words_per_flush(type) == 0; }
 
 TILE_INLINE vi act_word(const cpu_block_q8a *x, int k) {
     int32_t word;
@@ -142,14 +154,23 @@ TILE_INLINE vf tile_chain(uint32_t type, vf acc, vi sums, const uint8_t *header,
     return acc;
 }
 
-/* Block b's exact integer sums for one token: two chains of four vpdpbusd for overlap. */
+/* Block b's exact integer sums for one token: two chains of four dot steps for overlap
+ * (four steps fit one flush group for levels up to 31). */
 TILE_INLINE vi block_sums(uint32_t type, const uint8_t *levels, const cpu_block_q8a *x) {
     vi even = vi_set1(-zero_point(type) * x->sum), odd = vi_zero();
-    TILE_UNROLL for (int k = 0; k < 8; k += 2) {
-        even = level_dot(type, even, tile_levels(type, levels, k), act_word(x, k));
-        odd = level_dot(type, odd, tile_levels(type, levels, k + 1), act_word(x, k + 1));
+    if (type == GGML_TYPE_Q8_0) {
+        TILE_UNROLL for (int k = 0; k < 8; k += 2) {
+            even = vi_dot_q8(even, tile_levels(type, levels, k), act_word(x, k));
+            odd = vi_dot_q8(odd, tile_levels(type, levels, k + 1), act_word(x, k + 1));
+        }
+        return vi_add(even, odd);
     }
-    return vi_add(even, odd);
+    vp even_part = vp_begin(even), odd_part = vp_begin(odd);
+    TILE_UNROLL for (int k = 0; k < 8; k += 2) {
+        even_part = vp_dot(even_part, tile_levels(type, levels, k), act_word(x, k));
+        odd_part = vp_dot(odd_part, tile_levels(type, levels, k + 1), act_word(x, k + 1));
+    }
+    return vi_add(vp_end(even, even_part), vp_end(odd, odd_part));
 }
 
 TILE_INLINE void prefetch_lines(const uint8_t *from, int n_lines) {
@@ -180,9 +201,24 @@ TILE_INLINE void tile_prefill_group(uint32_t type, const uint8_t *tile, int64_t 
             xb[t] = (const cpu_block_q8a *)(x + (size_t)t * x_row_bytes) + b;
             sums[t] = vi_set1(-zero_point(type) * xb[t]->sum);
         }
-        TILE_UNROLL for (int k = 0; k < 8; k++) {
-            vi word = tile_levels(type, block_levels(type, tile, b), k);
-            TILE_UNROLL for (int t = 0; t < n_tokens; t++) sums[t] = level_dot(type, sums[t], word, act_word(xb[t], k));
+        if (type == GGML_TYPE_Q8_0) {
+            TILE_UNROLL for (int k = 0; k < 8; k++) {
+                vi word = tile_levels(type, block_levels(type, tile, b), k);
+                TILE_UNROLL for (int t = 0; t < n_tokens; t++) sums[t] = vi_dot_q8(sums[t], word, act_word(xb[t], k));
+            }
+        } else {
+            vp parts[PREFILL_TOKEN_GROUP];
+            TILE_UNROLL for (int t = 0; t < n_tokens; t++) parts[t] = vp_begin(sums[t]);
+            TILE_UNROLL for (int k = 0; k < 8; k++) {
+                vi word = tile_levels(type, block_levels(type, tile, b), k);
+                TILE_UNROLL for (int t = 0; t < n_tokens; t++) parts[t] = vp_dot(parts[t], word, act_word(xb[t], k));
+                if (flush_after(type, k)) {
+                    TILE_UNROLL for (int t = 0; t < n_tokens; t++) {
+                        sums[t] = vp_end(sums[t], parts[t]);
+                        parts[t] = vp_begin(sums[t]);
+                    }
+                }
+            }
         }
         TILE_UNROLL for (int t = 0; t < n_tokens; t++)
             acc[t] = tile_chain(type, acc[t], sums[t], block_header(type, tile, b), xb[t]);
@@ -266,7 +302,12 @@ TILE_INLINE void q4k_superblock(uint32_t type, const uint8_t *levels, const uint
     TILE_UNROLL for (int t = 0; t < n; t++) sumi[t] = summ[t] = vi_zero();
     TILE_UNROLL for (int c = 0; c < 4; c++) {
         vi lo[K_TOKEN_GROUP], hi[K_TOKEN_GROUP];
-        TILE_UNROLL for (int t = 0; t < n; t++) lo[t] = hi[t] = vi_zero();
+        vp lo_part[K_TOKEN_GROUP], hi_part[K_TOKEN_GROUP];
+        TILE_UNROLL for (int t = 0; t < n; t++) {
+            lo[t] = hi[t] = vi_zero();
+            lo_part[t] = vp_begin(lo[t]);
+            hi_part[t] = vp_begin(hi[t]);
+        }
         if (prefetch != NULL) prefetch_lines(prefetch + 64 * chunk_lines * c, chunk_lines);
         TILE_UNROLL for (int k = 0; k < 8; k++) {
             vi packed = vi_load(qs + 64 * (8 * c + k));
@@ -277,20 +318,24 @@ TILE_INLINE void q4k_superblock(uint32_t type, const uint8_t *levels, const uint
                 high = vi_or(high, fifth_bit(bits, 2 * c + 1));
             }
             TILE_UNROLL for (int t = 0; t < n; t++) {
-                lo[t] = vi_dot(lo[t], low, act_word_k(x[t], 64 * c + 4 * k));
-                hi[t] = vi_dot(hi[t], high, act_word_k(x[t], 64 * c + 32 + 4 * k));
+                lo_part[t] = vp_dot(lo_part[t], low, act_word_k(x[t], 64 * c + 4 * k));
+                hi_part[t] = vp_dot(hi_part[t], high, act_word_k(x[t], 64 * c + 32 + 4 * k));
+                if (flush_after(type, k)) {
+                    lo[t] = vp_end(lo[t], lo_part[t]);
+                    hi[t] = vp_end(hi[t], hi_part[t]);
+                    lo_part[t] = vp_begin(lo[t]);
+                    hi_part[t] = vp_begin(hi[t]);
+                }
             }
         }
         const int j = 2 * c;  /* sub-blocks j (low nibbles) and j + 1 (high nibbles) */
         vi scale_lo = lane_byte(scales[j / 4], j % 4), scale_hi = lane_byte(scales[(j + 1) / 4], (j + 1) % 4);
         vi min_lo = lane_byte(mins[j / 4], j % 4), min_hi = lane_byte(mins[(j + 1) / 4], (j + 1) % 4);
         TILE_UNROLL for (int t = 0; t < n; t++) {
-            sumi[t] = vi_add(sumi[t], vi_add(vi_mullo(lo[t], scale_lo),
-                                                                 vi_mullo(hi[t], scale_hi)));
+            sumi[t] = vi_add(sumi[t], vi_add(vi_mullo(lo[t], scale_lo), vi_mullo(hi[t], scale_hi)));
             vi bsum_lo = vi_set1(x[t]->bsums[2 * j] + x[t]->bsums[2 * j + 1]);
             vi bsum_hi = vi_set1(x[t]->bsums[2 * j + 2] + x[t]->bsums[2 * j + 3]);
-            summ[t] = vi_add(summ[t], vi_add(vi_mullo(min_lo, bsum_lo),
-                                                                 vi_mullo(min_hi, bsum_hi)));
+            summ[t] = vi_add(summ[t], vi_add(vi_mullo(min_lo, bsum_lo), vi_mullo(min_hi, bsum_hi)));
         }
     }
     vf d = vf_halves(header);
@@ -316,9 +361,12 @@ TILE_INLINE void q6k_superblock(const uint8_t *levels, const uint8_t *header, co
             TILE_UNROLL for (int g4 = 0; g4 < 2; g4++) {
                 const int g_lo = 8 * h + 2 * qq + g4, g_hi = 8 * h + 2 * (qq + 2) + g4;
                 vi lo[K_TOKEN_GROUP], hi[K_TOKEN_GROUP];
+                vp lo_part[K_TOKEN_GROUP], hi_part[K_TOKEN_GROUP];
                 TILE_UNROLL for (int t = 0; t < n; t++) {
                     lo[t] = vi_set1(-32 * x[t]->bsums[g_lo]);
                     hi[t] = vi_set1(-32 * x[t]->bsums[g_hi]);
+                    lo_part[t] = vp_begin(lo[t]);
+                    hi_part[t] = vp_begin(hi[t]);
                 }
                 TILE_UNROLL for (int kk = 4 * g4; kk < 4 * g4 + 4; kk++) {
                     vi p = vi_load(ql + 64 * (16 * h + 8 * qq + kk));
@@ -327,18 +375,22 @@ TILE_INLINE void q6k_superblock(const uint8_t *levels, const uint8_t *header, co
                     vi bits_lo = qq == 0 ? vi_slli16(bits, 4) : vi_slli16(bits, 2);
                     vi bits_hi = qq == 0 ? bits : vi_srli16(bits, 2);
                     vi level_lo = vi_or(vi_and(p, nibble), vi_and(bits_lo, high_bits));
-                    vi level_hi = vi_or(vi_and(vi_srli16(p, 4), nibble),
-                                                       vi_and(bits_hi, high_bits));
+                    vi level_hi = vi_or(vi_and(vi_srli16(p, 4), nibble), vi_and(bits_hi, high_bits));
                     TILE_UNROLL for (int t = 0; t < n; t++) {
-                        lo[t] = vi_dot(lo[t], level_lo, act_word_k(x[t], 128 * h + 32 * qq + 4 * kk));
-                        hi[t] = vi_dot(hi[t], level_hi, act_word_k(x[t], 128 * h + 32 * (qq + 2) + 4 * kk));
+                        lo_part[t] = vp_dot(lo_part[t], level_lo, act_word_k(x[t], 128 * h + 32 * qq + 4 * kk));
+                        hi_part[t] = vp_dot(hi_part[t], level_hi, act_word_k(x[t], 128 * h + 32 * (qq + 2) + 4 * kk));
+                        if (flush_after(GGML_TYPE_Q6_K, kk)) {
+                            lo[t] = vp_end(lo[t], lo_part[t]);
+                            hi[t] = vp_end(hi[t], hi_part[t]);
+                            lo_part[t] = vp_begin(lo[t]);
+                            hi_part[t] = vp_begin(hi[t]);
+                        }
                     }
                 }
                 vi scale_lo = lane_byte_signed(vi_load(header + 64 * (g_lo / 4)), g_lo % 4);
                 vi scale_hi = lane_byte_signed(vi_load(header + 64 * (g_hi / 4)), g_hi % 4);
                 TILE_UNROLL for (int t = 0; t < n; t++)
-                    sumi[t] = vi_add(sumi[t], vi_add(vi_mullo(lo[t], scale_lo),
-                                                                         vi_mullo(hi[t], scale_hi)));
+                    sumi[t] = vi_add(sumi[t], vi_add(vi_mullo(lo[t], scale_lo), vi_mullo(hi[t], scale_hi)));
             }
         }
     }
