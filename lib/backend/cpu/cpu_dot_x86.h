@@ -174,10 +174,81 @@ static inline void x86_float_rows(uint32_t type, const uint8_t *w, size_t w_row_
     }
 }
 
+/* Prefill: 3 rows x 3 tokens in registers. A pair's 16 lane chains split into two
+ * independent halves (lanes 0-7 take elements i % 16 < 8), so each half runs as its own
+ * pass with one ymm per pair: 9 accumulators, 3 weight vectors converted once for 3
+ * tokens. Rows or tokens past the end repeat the last one (their sums are dropped).
+ * Token groups are the outer loop, so their activations stay in L1 while the rows pass.
+ * AVX2 table, 2 threads (bench_matmul): F16 ~55 -> 100-129 GFLOP/s, F32 ~55 -> ~73
+ * (3x4, 4x3, 2x5 and 4x2 tiles and rows as the outer loop measured slower). Build with
+ * -DX86_FLOAT_ROWS=... -DX86_FLOAT_TOKENS=... to measure other tiles. */
+#ifndef X86_FLOAT_ROWS
+#define X86_FLOAT_ROWS 3
+#endif
+#ifndef X86_FLOAT_TOKENS
+#define X86_FLOAT_TOKENS 3
+#endif
+#if defined(__clang__)
+#define X86_UNROLL _Pragma("unroll")
+#else
+#define X86_UNROLL _Pragma("GCC unroll 4")
+#endif
+
+static inline void x86_float_tile_half(uint32_t type, const uint8_t *const *rows, const float *const *xs,
+                                       int64_t n_main, int half, __m256 out[X86_FLOAT_ROWS][X86_FLOAT_TOKENS]) {
+    __m256 acc[X86_FLOAT_ROWS][X86_FLOAT_TOKENS];
+    X86_UNROLL for (int r = 0; r < X86_FLOAT_ROWS; r++)
+        X86_UNROLL for (int t = 0; t < X86_FLOAT_TOKENS; t++) acc[r][t] = _mm256_setzero_ps();
+    for (int64_t i = 8 * half; i < n_main; i += 16) {
+        __m256 wv[X86_FLOAT_ROWS];
+        X86_UNROLL for (int r = 0; r < X86_FLOAT_ROWS; r++) wv[r] = x86_load8(type, rows[r], i);
+        X86_UNROLL for (int t = 0; t < X86_FLOAT_TOKENS; t++) {
+            __m256 xv = _mm256_loadu_ps(xs[t] + i);
+            X86_UNROLL for (int r = 0; r < X86_FLOAT_ROWS; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
+        }
+    }
+    X86_UNROLL for (int r = 0; r < X86_FLOAT_ROWS; r++)
+        X86_UNROLL for (int t = 0; t < X86_FLOAT_TOKENS; t++) out[r][t] = acc[r][t];
+}
+
+static inline void x86_float_tile(uint32_t type, const uint8_t *w, size_t w_row_bytes, int n_rows, const uint8_t *x,
+                                  size_t x_row_bytes, int n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    const uint8_t *rows[X86_FLOAT_ROWS];
+    const float *xs[X86_FLOAT_TOKENS];
+    for (int k = 0; k < X86_FLOAT_ROWS; k++) rows[k] = w + (size_t)(k < n_rows ? k : n_rows - 1) * w_row_bytes;
+    for (int k = 0; k < X86_FLOAT_TOKENS; k++)
+        xs[k] = (const float *)(x + (size_t)(k < n_tokens ? k : n_tokens - 1) * x_row_bytes);
+    const int64_t n_main = n_cols - n_cols % 16;
+    __m256 lo[X86_FLOAT_ROWS][X86_FLOAT_TOKENS], hi[X86_FLOAT_ROWS][X86_FLOAT_TOKENS];
+    x86_float_tile_half(type, rows, xs, n_main, 0, lo);
+    x86_float_tile_half(type, rows, xs, n_main, 1, hi);
+    for (int r = 0; r < n_rows; r++) {
+        for (int t = 0; t < n_tokens; t++) {
+            float sum = x86_lanes16_sum(lo[r][t], hi[r][t]);
+            for (int64_t i = n_main; i < n_cols; i++) sum = fmaf(x86_weight_at(type, rows[r], i), xs[t][i], sum);
+            y[t * y_stride + r] = sum;
+        }
+    }
+}
+
+/* Prefill as above; decode (a token or two): up to 4 rows share each activation load,
+ * rows are read once. */
 #define X86_GEMM_FLOAT(name, type)                                                           \
     __attribute__((unused)) static void name(const uint8_t *w, size_t w_row_bytes, int64_t n_rows, const uint8_t *x, \
                      size_t x_row_bytes, int64_t n_tokens, int64_t n_cols, float *y,          \
                      int64_t y_stride) {                                                      \
+        if (n_tokens > 2) {                                                                  \
+            for (int64_t t = 0; t < n_tokens; t += X86_FLOAT_TOKENS) {                       \
+                int nt = n_tokens - t < X86_FLOAT_TOKENS ? (int)(n_tokens - t) : X86_FLOAT_TOKENS; \
+                for (int64_t r = 0; r < n_rows; r += X86_FLOAT_ROWS) {                       \
+                    int nr = n_rows - r < X86_FLOAT_ROWS ? (int)(n_rows - r) : X86_FLOAT_ROWS; \
+                    x86_float_tile(type, w + (size_t)r * w_row_bytes, w_row_bytes, nr,       \
+                                   x + (size_t)t * x_row_bytes, x_row_bytes, nt, n_cols,     \
+                                   y + t * y_stride + r, y_stride);                          \
+                }                                                                            \
+            }                                                                                \
+            return;                                                                          \
+        }                                                                                    \
         float out[4];                                                                        \
         for (int64_t r = 0; r < n_rows; r += 4) {                                            \
             int nr = n_rows - r < 4 ? (int)(n_rows - r) : 4;                                 \
