@@ -133,3 +133,8 @@ def test_info_predicts_what_the_load_repacks(sllm_bin, chat_model, models_dir, w
     text = run_cli(sllm_bin, "info", model).stdout
     line = next(l for l in text.splitlines() if l.startswith("weights repacking"))
     assert "%d of %d matrices" % (repacking["repacked"], repacking["matrices"]) in line
+    # the kernel table named by info is the one the load names
+    assert repacking["kernels"] in ("avx512", "avx2", "scalar")
+    if repacking["repacked"] > 0:
+        layout = bench_json(sllm_bin, model)["weights_layout"]
+        assert "for the %s kernels" % repacking["kernels"] in layout

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cpu/cpu_tile.h"
 #include "commands.h"
 #include "model/weights_copy.h"
 
@@ -112,6 +113,7 @@ static json_t *repacked_json(const sllm_model *model) {
     json_t *out = json_object();
     json_object_set_new(out, "matrices", json_integer(matrices));
     json_object_set_new(out, "repacked", json_integer(repacked));
+    json_object_set_new(out, "kernels", json_string(cpu_tile16_kernels_name()));
     return out;
 }
 
@@ -165,9 +167,10 @@ static void print_text(json_t *info) {
     }
     print_json_value("weights placement", json_object_get(info, "weights_placement"));
     json_t *repacking = json_object_get(info, "weights_repacking");
-    printf("%-28s %lld of %lld matrices into 16-row tiles for this CPU's kernels at load (none with --mmap)\n",
+    printf("%-28s %lld of %lld matrices into 16-row tiles for the %s kernels at load (none with --mmap)\n",
            "weights repacking", (long long)json_integer_value(json_object_get(repacking, "repacked")),
-           (long long)json_integer_value(json_object_get(repacking, "matrices")));
+           (long long)json_integer_value(json_object_get(repacking, "matrices")),
+           json_string_value(json_object_get(repacking, "kernels")));
 }
 
 int cmd_info(int argc, char **argv) {
