@@ -147,7 +147,7 @@ check-asan:
 	CK_FORK=no SLLM_SANITIZED=1 $(MAKE) BUILD=build-asan SANITIZE=address,undefined OPT=-O1 CUDA=0 check-c
 
 # --- benchmarks and fuzzing ------------------------------------------------
-bench: all
+bench: all test-tools
 	@BUILD=$(BUILD) SLLM_MODELS_DIR=$(MODELS_DIR) tests/bench/run_bench.sh
 
 FUZZ_TIME ?= 60

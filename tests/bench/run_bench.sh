@@ -1,7 +1,8 @@
 #!/bin/sh
-# Benchmarks (figures, not pass/fail): `make bench` runs every group; `BENCH=chat make bench`
-# runs one. BENCH_FULL=1 adds the long runs on a TinyLlama-shaped model (tens of minutes
-# to hours on a 2-core machine). Each group is a section below; add new ones the same way.
+# Benchmarks (figures, not pass/fail): `make bench` runs every group (tokenize, model, chat,
+# kernels); `BENCH=chat make bench` runs one. BENCH_FULL=1 adds the long runs on a
+# TinyLlama-shaped model (tens of minutes to hours on a 2-core machine). Each group is a
+# section below; add new ones the same way.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="$root/${BUILD:-build}"
@@ -80,6 +81,23 @@ if want chat; then
         else
             echo "cannot make the TinyLlama-shaped model"; status=1
         fi
+    fi
+fi
+
+# ---- kernels: matmul per weight type and table, attention at chat-turn sizes ---------------
+if want kernels; then
+    echo "== kernels"
+    tools="$build/tests/tools"
+    if [ -x "$tools/bench_matmul" ] && [ -x "$tools/bench_attention" ]; then
+        types="F16 Q8_0 Q4_0 Q4_1 Q5_0 Q4_K Q5_K Q6_K"
+        run "$tools/bench_matmul" 2 5 $types
+        # the AVX2 table too, on CPUs that also have the AVX-512 one (what AVX2-only CPUs run)
+        if grep -q avx512_vnni /proc/cpuinfo 2>/dev/null; then
+            run env BENCH_KERNELS=avx2 "$tools/bench_matmul" 2 5 $types
+        fi
+        for kv in f16 bf16; do run "$tools/bench_attention" 2 15 2700 85 "$kv"; done
+    else
+        echo "build them first: make test-tools"; status=1
     fi
 fi
 
