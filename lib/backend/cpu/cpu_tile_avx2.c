@@ -28,6 +28,7 @@
 #define TILE_TOKEN_GROUP 4       /* 16 ymm registers: 4 tokens' sums are 8 */
 #define TILE_K_TOKEN_GROUP 2
 #define TILE_Q8_ZERO_POINT 0     /* levels taken back to signed (vi_dot_q8) */
+#define TILE_SCALED_HIGH_NIBBLES 0  /* vi_dot_q8 takes signed levels */
 
 typedef struct { __m256i lo, hi; } vi;
 typedef struct { __m256 lo, hi; } vf;

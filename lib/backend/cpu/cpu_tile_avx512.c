@@ -25,6 +25,7 @@
 #define TILE_TOKEN_GROUP 8
 #define TILE_K_TOKEN_GROUP 4
 #define TILE_Q8_ZERO_POINT 128   /* levels stay flipped: vpdpbusd takes them unsigned */
+#define TILE_SCALED_HIGH_NIBBLES 1
 
 typedef __m512i vi;
 typedef __m512 vf;

@@ -31,7 +31,9 @@
  *   vf_zero(), vf_set1(f), vf_fmadd(a, b, c) (a * b + c, one rounding), vf_mul,
  *   vf_from_vi (int32 -> float), vf_halves(p) (16 fp16 at p), vf_store(p, v);
  *   TILE_FN(name) (the exported name of kernel `name`), TILE_UNROLL, TILE_INLINE,
- *   TILE_TOKEN_GROUP (at most 8) and TILE_K_TOKEN_GROUP (at most 4). */
+ *   TILE_TOKEN_GROUP (at most 8) and TILE_K_TOKEN_GROUP (at most 4);
+ *   TILE_SCALED_HIGH_NIBBLES: 1 where vi_dot_q8 sums unsigned bytes up to 240 into int32
+ *     exactly (vpdpbusd), 0 otherwise. */
 
 /* Decode of Q4_0, Q4_1 and Q8_0 prefetches every line of the stream 2 KiB ahead into L2
  * (T1), and Q6_K 8 KiB ahead (its ql and qh parts are two streams a few KiB apart,
@@ -154,9 +156,26 @@ TILE_INLINE vf tile_chain(uint32_t type, vf acc, vi sums, const uint8_t *header,
     return acc;
 }
 
+/* Q4_0/Q4_1 decode with TILE_SCALED_HIGH_NIBBLES: the low nibbles (words 0-3) and the
+ * high nibbles left in place (words 4-7, each level times 16: one and instead of a shift
+ * and an and) in two chains; the second chain's sum, a multiple of 16, is shifted back
+ * exactly once. Only for int32 steps (vpdpbusd): int16 pairs would saturate. */
+TILE_INLINE vi block_sums_scaled_high(const uint8_t *levels, const cpu_block_q8a *x, int zero) {
+    const vi low_mask = vi_bytes(0x0f), high_mask = vi_bytes((int8_t)0xf0);
+    vi low = vi_set1(-zero * x->sum), high = vi_zero();
+    TILE_UNROLL for (int k = 0; k < 4; k++) {
+        vi packed = vi_load(levels + 64 * k);
+        low = vi_dot_q8(low, vi_and(packed, low_mask), act_word(x, k));
+        high = vi_dot_q8(high, vi_and(packed, high_mask), act_word(x, k + 4));
+    }
+    return vi_add(low, vi_srai32(high, 4));
+}
+
 /* Block b's exact integer sums for one token: two chains of four dot steps for overlap
  * (four steps fit one flush group for levels up to 31). */
 TILE_INLINE vi block_sums(uint32_t type, const uint8_t *levels, const cpu_block_q8a *x) {
+    if (TILE_SCALED_HIGH_NIBBLES && (type == GGML_TYPE_Q4_0 || type == GGML_TYPE_Q4_1))
+        return block_sums_scaled_high(levels, x, zero_point(type));
     vi even = vi_set1(-zero_point(type) * x->sum), odd = vi_zero();
     if (type == GGML_TYPE_Q8_0) {
         TILE_UNROLL for (int k = 0; k < 8; k += 2) {
