@@ -77,7 +77,7 @@ CLI       := $(BUILD)/bin/sllm
 # as intermediates (a parallel build would then race on rebuilding them).
 .SECONDARY: $(TEST_SUPPORT_OBJS)
 
-.PHONY: all lib cli examples check check-asan check-c check-python bench fuzz install uninstall \
+.PHONY: all lib cli examples check check-asan check-tsan check-c check-python bench fuzz install uninstall \
         deps models demo clean help
 .DELETE_ON_ERROR:
 
@@ -146,6 +146,12 @@ check-python: all $(TEST_TOOLS)
 check-asan:
 	CK_FORK=no SLLM_SANITIZED=1 $(MAKE) BUILD=build-asan SANITIZE=address,undefined OPT=-O1 CUDA=0 check-c
 
+# ThreadSanitizer over the same suites (the thread pool, the batcher, concurrent generate
+# calls, cancellation from another thread); halt_on_error turns a report into a failure.
+check-tsan:
+	CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  $(MAKE) BUILD=build-tsan SANITIZE=thread OPT=-O1 CUDA=0 check-c
+
 # --- benchmarks and fuzzing ------------------------------------------------
 bench: all test-tools
 	@BUILD=$(BUILD) SLLM_MODELS_DIR=$(MODELS_DIR) tests/bench/run_bench.sh
@@ -204,10 +210,10 @@ demo: all $(SMOLLM)
 	$(CLI) chat -m $(SMOLLM) --replay examples/replay/demo.json
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
 
 help:
-	@echo "targets: all check check-asan bench fuzz install uninstall deps models demo clean"
+	@echo "targets: all check check-asan check-tsan bench fuzz install uninstall deps models demo clean"
 	@echo "vars: CUDA=auto|0|1 PREFIX DESTDIR CC SANITIZE FUZZ_TIME"
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(wildcard $(BUILD)/tests/*.d $(BUILD)/tests/tools/*.d)
