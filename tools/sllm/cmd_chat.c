@@ -8,20 +8,19 @@
 #include "chat_host.h"
 #include "chat_json.h"
 #include "commands.h"
+#include "sampling_options.h"
 
 typedef struct chat_options {
     const char *model_path, *system, *template_name, *replay_path;
-    int n_threads;
-    double temperature;
-    uint64_t seed;
-    int64_t max_tokens, budget_mb;
-    int temperature_set, seed_set, max_tokens_set;
-    int no_cache, as_json, logprobs, top_logprobs, help;
+    int64_t n_threads, max_tokens, budget_mb;
+    cli_sampling sampling;
+    int max_tokens_set;
+    int no_cache, as_json, help;
     int load_flags;
 } chat_options;
 
 static const char *const chat_usage =
-    "usage: sllm chat -m MODEL [-t THREADS] [--temp T] [--seed S] [-n MAX_TOKENS] [--system TEXT]\n"
+    "usage: sllm chat -m MODEL [-t THREADS] [-n MAX_TOKENS] [--system TEXT] [sampling options]\n"
     "                 [--template NAME] [--budget-mb N] [--no-cache] [--json]\n"
     "                 [--replay FILE.json] [--logprobs] [--top-logprobs N] [--mmap]\n"
     "\n"
@@ -35,16 +34,14 @@ static const char *const chat_usage =
     "Prometheus text), /quit or end of input ends.\n"
     "\n"
     "  -t THREADS        compute threads (default: one per online core)\n"
-    "  --temp T          0 is greedy (default 0)\n"
-    "  --seed S          sampling seed (default 0)\n"
     "  -n MAX_TOKENS     reply length limit (default 256)\n"
     "  --system TEXT     system prompt\n"
     "  --template NAME   chat template family (default: detected from the GGUF)\n"
     "  --budget-mb N     K/V cache size in MiB (default 256)\n"
     "  --no-cache        recompute every prompt (prefix caching off), for comparison\n"
     "  --json            one JSON object per turn (JSON Lines) instead of text\n"
-    "  --logprobs        with --json: each generated token's log-probability\n"
-    "  --top-logprobs N  with --json: the N (<= 20) most likely alternatives per token\n"
+    "  --temp T          temperature, 0 is greedy (default 0)\n"
+    CLI_SAMPLING_HELP
     CLI_LOAD_OPTIONS_HELP
     "\n"
     "--replay FILE.json runs a scripted conversation without a terminal:\n"
@@ -59,7 +56,6 @@ static const char *const chat_usage =
 static int parse_flag(const char *arg, chat_options *opt) {
     if (strcmp(arg, "--no-cache") == 0) opt->no_cache = 1;
     else if (strcmp(arg, "--json") == 0) opt->as_json = 1;
-    else if (strcmp(arg, "--logprobs") == 0) opt->logprobs = 1;
     else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) opt->help = 1;
     else return cli_parse_load_option(arg, &opt->load_flags);
     return 1;
@@ -67,41 +63,43 @@ static int parse_flag(const char *arg, chat_options *opt) {
 
 static int parse_option(const char *arg, const char *value, chat_options *opt) {
     if (strcmp(arg, "-m") == 0) opt->model_path = value;
-    else if (strcmp(arg, "-t") == 0) opt->n_threads = atoi(value);
-    else if (strcmp(arg, "--temp") == 0) opt->temperature = atof(value), opt->temperature_set = 1;
-    else if (strcmp(arg, "--seed") == 0) opt->seed = strtoull(value, NULL, 10), opt->seed_set = 1;
-    else if (strcmp(arg, "-n") == 0) opt->max_tokens = atoll(value), opt->max_tokens_set = 1;
+    else if (strcmp(arg, "-t") == 0) return cli_parse_int64(value, &opt->n_threads) && opt->n_threads >= 0;
+    else if (strcmp(arg, "-n") == 0)
+        return opt->max_tokens_set = cli_parse_int64(value, &opt->max_tokens) && opt->max_tokens >= INT32_MIN &&
+                                     opt->max_tokens <= INT32_MAX;
     else if (strcmp(arg, "--system") == 0) opt->system = value;
     else if (strcmp(arg, "--template") == 0) opt->template_name = value;
-    else if (strcmp(arg, "--budget-mb") == 0) opt->budget_mb = atoll(value);
+    else if (strcmp(arg, "--budget-mb") == 0) return cli_parse_int64(value, &opt->budget_mb) && opt->budget_mb >= 0;
     else if (strcmp(arg, "--replay") == 0) opt->replay_path = value;
-    else if (strcmp(arg, "--top-logprobs") == 0) opt->top_logprobs = atoi(value);
     else return 0;
     return 1;
 }
 
 static int parse_chat_args(int argc, char **argv, chat_options *opt) {
     *opt = (chat_options){ .max_tokens = 256 };
+    cli_sampling_init(&opt->sampling, 0.0);
     for (int i = 1; i < argc; i++) {
         if (parse_flag(argv[i], opt)) continue;
-        if (i + 1 >= argc || !parse_option(argv[i], argv[i + 1], opt)) {
-            fprintf(stderr, "sllm chat: unknown option or missing value: %s\n", argv[i]);
+        cli_parse_outcome outcome = cli_sampling_parse("chat", argv[i], i + 1 < argc ? argv[i + 1] : NULL, &opt->sampling);
+        if (outcome == CLI_PARSE_BAD) return 0;
+        if (outcome == CLI_PARSE_FLAG) continue;
+        if (outcome == CLI_PARSE_NOT_MINE && (i + 1 >= argc || !parse_option(argv[i], argv[i + 1], opt))) {
+            fprintf(stderr, "sllm chat: unknown option, or a missing or bad value: %s%s%s\n", argv[i],
+                    i + 1 < argc ? " " : "", i + 1 < argc ? argv[i + 1] : "");
             return 0;
         }
         i++;
     }
     if (opt->help) return 1;
     if (opt->model_path == NULL) fprintf(stderr, "sllm chat: -m MODEL is required\n");
-    else if (opt->n_threads < 0 || opt->budget_mb < 0 || opt->top_logprobs < 0 || opt->top_logprobs > 20)
-        fprintf(stderr, "sllm chat: -t, --budget-mb must be >= 0 and --top-logprobs in 0..20\n");
     else return 1;
     return 0;
 }
 
 /* The script's settings where the command line did not give one. */
 static void apply_script(const chat_script *script, chat_options *opt) {
-    if (script->has_temperature && !opt->temperature_set) opt->temperature = script->temperature;
-    if (script->has_seed && !opt->seed_set) opt->seed = script->seed;
+    if (script->has_temperature && !opt->sampling.temperature_set) opt->sampling.temperature = script->temperature;
+    if (script->has_seed && !opt->sampling.seed_set) opt->sampling.seed = script->seed;
     if (script->has_max_tokens && !opt->max_tokens_set) opt->max_tokens = script->max_tokens;
     if (script->system != NULL && opt->system == NULL) opt->system = script->system;
 }
@@ -122,19 +120,16 @@ static int open_session(chat_session *session, const chat_options *opt) {
     if ((session->model = cli_load_model(opt->model_path, opt->load_flags)) == NULL) return 1;
     sllm_cache_params cache_params;
     sllm_cache_params_init(&cache_params);
-    cache_params.n_threads = opt->n_threads;
+    cache_params.n_threads = opt->n_threads > INT32_MAX ? INT32_MAX : (int)opt->n_threads;
     cache_params.prefix_caching = !opt->no_cache;
     if (opt->budget_mb > 0) cache_params.budget_bytes = (uint64_t)opt->budget_mb << 20;
     sllm_status status = sllm_cache_create(session->model, &cache_params, &session->cache);
     if (status != SLLM_OK) return cli_fail("cannot create the cache", status);
     sllm_generate_params *params = &session->params;
     sllm_generate_params_init(params);
-    params->temperature = (float)opt->temperature;
-    params->seed = opt->seed;
+    cli_sampling_apply(&opt->sampling, params);
     params->max_tokens = (int32_t)opt->max_tokens;
     params->chat_template = opt->template_name;
-    params->logprobs = opt->logprobs;
-    params->top_logprobs = opt->top_logprobs;
     if (opt->system != NULL) {
         if (chat_history_add(&session->history, "system", opt->system, strlen(opt->system), NULL, 0) != SLLM_OK)
             return cli_fail("cannot store the system prompt", SLLM_ERR_OUT_OF_MEMORY);
