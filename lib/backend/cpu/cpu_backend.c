@@ -140,6 +140,18 @@ static sllm_status cpu_buffer_download(sllm_backend *backend, const sllm_backend
 
 /* ---- ops ---------------------------------------------------------------------------- */
 
+/* Grows the activation scratch only when a batch is larger than any before, so
+ * steady-state forward passes allocate nothing. */
+static sllm_status grow_scratch(cpu_backend *cpu, size_t needed) {
+    if (needed <= cpu->matmul_scratch_bytes) return SLLM_OK;
+    void *grown = malloc(needed);
+    if (grown == NULL) return core_fail(SLLM_ERR_OUT_OF_MEMORY, "cpu matmul: cannot allocate %zu bytes of scratch", needed);
+    free(cpu->matmul_scratch);
+    cpu->matmul_scratch = grown;
+    cpu->matmul_scratch_bytes = needed;
+    return SLLM_OK;
+}
+
 static sllm_status cpu_embed(sllm_backend *backend, const sllm_backend_weight *table, const int32_t *tokens,
                              int64_t n_tokens, sllm_backend_buffer *out) {
     const void *data;
@@ -156,16 +168,16 @@ static sllm_status cpu_embed(sllm_backend *backend, const sllm_backend_weight *t
             cpu_dequantize_row(table->type, data, table->n_cols, tokens[t], floats(out) + t * table->n_cols);
         return SLLM_OK;
     }
-    /* tile16: a tied embedding that is also the output matrix; each row is unpacked first */
+    /* tile16: a tied embedding that is also the output matrix; each row is unpacked into
+     * the matmul scratch first (free between ops), so a forward pass allocates nothing. */
     uint64_t row_bytes;
     ggml_row_size(table->type, table->n_cols, &row_bytes);
-    uint8_t *row = malloc((size_t)row_bytes);
-    if (row == NULL) return core_fail(SLLM_ERR_OUT_OF_MEMORY, "cpu embed: out of memory unpacking a row");
+    cpu_backend *cpu = (cpu_backend *)backend;
+    if ((status = grow_scratch(cpu, (size_t)row_bytes)) != SLLM_OK) return status;
     for (int64_t t = 0; t < n_tokens; t++) {
-        cpu_tile16_unpack_row(table->type, data, table->n_cols, tokens[t], row);
-        cpu_dequantize_row(table->type, row, table->n_cols, 0, floats(out) + t * table->n_cols);
+        cpu_tile16_unpack_row(table->type, data, table->n_cols, tokens[t], cpu->matmul_scratch);
+        cpu_dequantize_row(table->type, cpu->matmul_scratch, table->n_cols, 0, floats(out) + t * table->n_cols);
     }
-    free(row);
     return SLLM_OK;
 }
 
@@ -177,18 +189,6 @@ static sllm_status cpu_rms_norm_op(sllm_backend *backend, const sllm_backend_buf
     if (status == SLLM_OK) status = check_floats(out, n_rows * width, "rms_norm", "out");
     if (status != SLLM_OK) return status;
     cpu_rms_norm(pool_of(backend), cfloats(x), cfloats(weight), n_rows, width, eps, floats(out));
-    return SLLM_OK;
-}
-
-/* Grows the activation scratch only when a batch is larger than any before, so
- * steady-state forward passes allocate nothing. */
-static sllm_status grow_scratch(cpu_backend *cpu, size_t needed) {
-    if (needed <= cpu->matmul_scratch_bytes) return SLLM_OK;
-    void *grown = malloc(needed);
-    if (grown == NULL) return core_fail(SLLM_ERR_OUT_OF_MEMORY, "cpu matmul: cannot allocate %zu bytes of scratch", needed);
-    free(cpu->matmul_scratch);
-    cpu->matmul_scratch = grown;
-    cpu->matmul_scratch_bytes = needed;
     return SLLM_OK;
 }
 
