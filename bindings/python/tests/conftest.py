@@ -29,15 +29,31 @@ def sllm():
     return statelessllm
 
 
+def _built(relative, target):
+    tool = _build_dir() / relative
+    if not os.access(str(tool), os.X_OK):
+        pytest.skip("%s not built (make %s)" % (tool, target))
+    return tool
+
+
 @pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory):
+def make_model_tool():
+    """build/tests/tools/make_model: seeded random models in GGUF."""
+    return _built("tests/tools/make_model", "test-tools")
+
+
+@pytest.fixture(scope="session")
+def sllm_tool():
+    """build/bin/sllm (for `sllm quantize`)."""
+    return _built("bin/sllm", "all")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(make_model_tool, tmp_path_factory):
     """A random 2-layer llama with make_model's byte-level BPE vocabulary (512 tokens,
     <|im_end|> = EOS) and a ChatML template: fast, exact, meaningless output."""
-    tool = _build_dir() / "tests" / "tools" / "make_model"
-    if not os.access(str(tool), os.X_OK):
-        pytest.skip("%s not built (make test-tools)" % tool)
     path = tmp_path_factory.mktemp("bindings") / "tiny-llama.gguf"
-    proc = subprocess.run([str(tool), "--arch", "llama", "--seed", "11", str(path)],
+    proc = subprocess.run([str(make_model_tool), "--arch", "llama", "--seed", "11", str(path)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return path

@@ -3,39 +3,22 @@ default) or computed from the mmap'd file, named by Model.weights_layout, with t
 tokens and log-probabilities either way; an unknown placement is refused by name."""
 import ctypes
 import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
-
-BINDINGS = ROOT / "bindings" / "python"
-if str(BINDINGS) not in sys.path:
-    sys.path.insert(0, str(BINDINGS))
-
 
 @pytest.fixture(scope="module")
-def sllm():
-    import statelessllm
-    try:
-        statelessllm.library_version()
-    except statelessllm.LibraryNotFoundError as exc:
-        pytest.skip("libstatelessllm not available (run `make`): %s" % exc)
-    return statelessllm
-
-
-@pytest.fixture(scope="module")
-def model_paths(make_model_bin, sllm_bin, tmp_path_factory):
+def model_paths(make_model_tool, sllm_tool, tmp_path_factory):
     """make_model's tiny llama (width 128, vocab 512: rows in multiples of 16, columns
     in multiples of 64) in F32 and quantized to the types whose rows may be repacked."""
     folder = tmp_path_factory.mktemp("placement")
     f32 = folder / "tiny-f32.gguf"
-    subprocess.run([str(make_model_bin), "--arch", "llama", "--seed", "3", str(f32)], check=True,
+    subprocess.run([str(make_model_tool), "--arch", "llama", "--seed", "3", str(f32)], check=True,
                    capture_output=True)
     paths = {"F32": f32}
     for type_name in ("Q8_0", "Q4_0", "Q4_1"):
         paths[type_name] = folder / ("tiny-%s.gguf" % type_name)
-        subprocess.run([str(sllm_bin), "quantize", str(f32), str(paths[type_name]), type_name],
+        subprocess.run([str(sllm_tool), "quantize", str(f32), str(paths[type_name]), type_name],
                        check=True, capture_output=True)
     return paths
 
