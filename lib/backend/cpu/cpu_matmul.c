@@ -24,9 +24,10 @@
 #include "backend/cpu/cpu_quant.h"
 #include "backend/cpu/cpu_tile.h"
 
-/* CPU_BIG_CHUNK_SHARE: the first (share - 1) / share of a part's units go in chunks of
- * n_units / (threads * CPU_CHUNKS_PER_THREAD), the rest one unit at a time. */
-enum { CPU_ROW_UNIT = 16, CPU_TOKEN_CHUNK = 64, CPU_CHUNKS_PER_THREAD = 8, CPU_BIG_CHUNK_SHARE = 4, CPU_ACT_FORMATS = 3 };
+/* CPU_CHUNKS_PER_THREAD: with more tokens than one CPU_TOKEN_CHUNK, a claim takes at most
+ * n_units / (threads * CPU_CHUNKS_PER_THREAD) units of a part, so that its rows stay in L2
+ * while every token chunk passes over them. */
+enum { CPU_ROW_UNIT = 16, CPU_TOKEN_CHUNK = 64, CPU_CHUNKS_PER_THREAD = 8, CPU_ACT_FORMATS = 3 };
 
 /* One weight matrix of a task. */
 typedef struct matmul_part {
@@ -39,9 +40,9 @@ typedef struct matmul_part {
     const uint8_t *x;       /* the activations in this weight type's format */
     size_t x_row_bytes;
     float *y;
-    int64_t chunk_units;    /* row units per claimed chunk, for the first n_big chunks */
-    int64_t n_big;          /* then one unit per chunk, so that the threads finish together */
-    int64_t first_chunk;    /* this part's chunks are [first_chunk, next part's) */
+    int64_t n_units;        /* row units of CPU_ROW_UNIT rows (the last may be short) */
+    int64_t max_claim;      /* units one claim may take */
+    int64_t first_unit;     /* this part's units are [first_unit, first_unit + n_units) of the task's */
 } matmul_part;
 
 /* Several weights against the same activations, in one pass of the thread pool. */
@@ -51,8 +52,9 @@ typedef struct matmul_task {
     int64_t n_cols, n_tokens;
     const float *x_f32;
     uint8_t *act[CPU_ACT_FORMATS];      /* quantized activations per format (or NULL) */
-    int64_t n_chunks;
-    atomic_llong next_chunk;            /* the next chunk no thread has claimed */
+    int64_t n_units;                    /* every part's units, one after another */
+    int n_threads;
+    atomic_llong next_unit;             /* the first unit no thread has claimed */
 } matmul_task;
 
 static void split_range(int64_t n_units, int thread_index, int n_threads, int64_t *begin,
@@ -97,27 +99,45 @@ static void matmul_rows(const matmul_task *task, const matmul_part *part, int64_
     }
 }
 
-/* Threads claim chunks of row units from a shared counter (over all parts), so a thread
- * slowed down (by the other's memory traffic, an interrupt) leaves its rows to the
- * others instead of making them wait; the last quarter of each part goes one unit at a
- * time, so that the threads finish within one unit of each other. Which thread computes
- * a row never changes its value. */
+static const matmul_part *part_of_unit(const matmul_task *task, int64_t unit) {
+    int i = task->n_parts - 1;
+    while (task->parts[i].first_unit > unit) i--;
+    return &task->parts[i];
+}
+
+/* Guided self-scheduling: a claim takes 1 / (2 * threads) of the task's unclaimed units,
+ * at least one, within one part and at most its max_claim. Chunks shrink towards the
+ * end, so the threads finish within one unit of each other, and a thread slowed down (by
+ * the other's memory traffic, an interrupt) leaves its rows to the others instead of
+ * making them wait; yet a decode step claims ~16 times per matrix, not once per unit:
+ * every claim moves the counter's cache line between cores. Returns 0 when all are
+ * claimed. */
+static int claim_units(matmul_task *task, const matmul_part **part, int64_t *unit_begin, int64_t *n_units) {
+    int64_t next = atomic_load_explicit(&task->next_unit, memory_order_relaxed);
+    for (;;) {
+        if (next >= task->n_units) return 0;
+        const matmul_part *owner = part_of_unit(task, next);
+        int64_t size = (task->n_units - next) / (2 * (int64_t)task->n_threads);
+        int64_t left_in_part = owner->first_unit + owner->n_units - next;
+        if (size > owner->max_claim) size = owner->max_claim;
+        if (size > left_in_part) size = left_in_part;
+        if (size < 1) size = 1;
+        if (atomic_compare_exchange_weak_explicit(&task->next_unit, &next, next + size, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *part = owner;
+            *unit_begin = next - owner->first_unit;
+            *n_units = size;
+            return 1;
+        }
+    }
+}
+
+/* Which thread computes a row never changes its value. */
 static void matmul_task_run(void *context, int thread_index, int n_threads) {
     matmul_task *task = context;
-    for (;;) {
-        int64_t chunk = atomic_fetch_add_explicit(&task->next_chunk, 1, memory_order_relaxed);
-        if (chunk >= task->n_chunks) return;
-        int i = task->n_parts - 1;
-        while (task->parts[i].first_chunk > chunk) i--;
-        const matmul_part *part = &task->parts[i];
-        int64_t local = chunk - part->first_chunk, unit_begin, n_units;
-        if (local < part->n_big) {
-            unit_begin = local * part->chunk_units;
-            n_units = part->chunk_units;
-        } else {
-            unit_begin = part->n_big * part->chunk_units + (local - part->n_big);
-            n_units = 1;
-        }
+    const matmul_part *part;
+    int64_t unit_begin, n_units;
+    while (claim_units(task, &part, &unit_begin, &n_units)) {
         int64_t row_begin = unit_begin * CPU_ROW_UNIT, row_end = row_begin + n_units * CPU_ROW_UNIT;
         matmul_rows(task, part, row_begin, row_end < part->n_rows ? row_end : part->n_rows);
     }
@@ -145,15 +165,15 @@ static void init_part(const cpu_kernels *kernels, const cpu_matmul_weight *weigh
     ggml_row_size(weight->type, n_cols, &w_row_bytes);
     cpu_act_format format = cpu_act_format_of(weight->type);
     int64_t n_units = (weight->n_rows + CPU_ROW_UNIT - 1) / CPU_ROW_UNIT;
-    int64_t chunk_units = n_units / ((int64_t)n_threads * CPU_CHUNKS_PER_THREAD);
+    int64_t max_claim = n_units;
+    if (task->n_tokens > CPU_TOKEN_CHUNK) max_claim = n_units / ((int64_t)n_threads * CPU_CHUNKS_PER_THREAD);
     *part = (matmul_part){
         .gemm = weight->layout == CPU_LAYOUT_TILE16 ? kernels->gemm_tile16[weight->type] : row_gemm,
         .row_gemm = row_gemm, .weight_type = weight->type, .w = weight->data, .w_row_bytes = (size_t)w_row_bytes,
         .n_rows = weight->n_rows, .x = format == CPU_ACT_F32 ? (const uint8_t *)task->x_f32 : task->act[format],
         .x_row_bytes = cpu_act_row_bytes(format, n_cols), .y = weight->y,
-        .chunk_units = chunk_units < 1 ? 1 : chunk_units,
+        .n_units = n_units, .max_claim = max_claim < 1 ? 1 : max_claim,
     };
-    part->n_big = n_units * (CPU_BIG_CHUNK_SHARE - 1) / CPU_BIG_CHUNK_SHARE / part->chunk_units;
 }
 
 void cpu_matmul_group_with(const cpu_kernels *kernels, core_threadpool *pool, const cpu_matmul_weight *weights, int n,
@@ -172,12 +192,11 @@ void cpu_matmul_group_with(const cpu_kernels *kernels, core_threadpool *pool, co
         next += cpu_matmul_scratch_bytes(weights[i].type, n_cols, n_tokens);
         any_quantized = 1;
     }
-    int n_threads = core_threadpool_size(pool);
+    task.n_threads = core_threadpool_size(pool);
     for (int i = 0; i < n; i++) {
-        init_part(kernels, &weights[i], n_cols, &task, n_threads, &task.parts[i]);
-        task.parts[i].first_chunk = task.n_chunks;
-        int64_t n_units = (weights[i].n_rows + CPU_ROW_UNIT - 1) / CPU_ROW_UNIT;
-        task.n_chunks += task.parts[i].n_big + (n_units - task.parts[i].n_big * task.parts[i].chunk_units);
+        init_part(kernels, &weights[i], n_cols, &task, task.n_threads, &task.parts[i]);
+        task.parts[i].first_unit = task.n_units;
+        task.n_units += task.parts[i].n_units;
     }
     if (any_quantized) {
         /* One token's quantization is cheap; a thread hand-off only pays for many. */
