@@ -113,7 +113,7 @@ static const matmul_part *part_of_unit(const matmul_task *task, int64_t unit) {
  * every claim moves the counter's cache line between cores. Returns 0 when all are
  * claimed. */
 static int claim_units(matmul_task *task, const matmul_part **part, int64_t *unit_begin, int64_t *n_units) {
-    int64_t next = atomic_load_explicit(&task->next_unit, memory_order_relaxed);
+    long long next = atomic_load_explicit(&task->next_unit, memory_order_relaxed);   /* atomic_llong's type */
     for (;;) {
         if (next >= task->n_units) return 0;
         const matmul_part *owner = part_of_unit(task, next);
