@@ -262,6 +262,44 @@ START_TEST(test_activation_quantization_rounds_half_to_even) {
 }
 END_TEST
 
+/* Every table's activation quantizers write the scalar functions' bytes: ties, zero
+ * blocks, a lone NaN (the scalar fallback), tiny and large magnitudes. */
+START_TEST(test_simd_activation_quantizers_match_scalar) {
+    enum { N = 2048 };
+    float *x = gauss_array(N, 808);
+    for (int i = 0; i < 256; i++) x[i] = i % 32 == 0 ? 127.0f : (float)((i * 37) % 252 - 126) + 0.5f;
+    for (int i = 256; i < 512; i++) x[i] = 0.0f;                    /* one q8k block, eight q8a blocks */
+    for (int i = 512; i < 768; i++) x[i] *= 1e-30f;
+    for (int i = 768; i < 1024; i++) x[i] *= 1e30f;
+    /* The scalar code turns a NaN into INT_MIN: positive neighbours keep its sum from overflowing. */
+    for (int i = 1024; i < 1280; i++) x[i] = fabsf(x[i]);
+    x[1100] = NAN;
+    cpu_block_q8a want_a[N / CPU_QK], got_a[N / CPU_QK];
+    cpu_block_q8k want_k[N / CPU_QK_K], got_k[N / CPU_QK_K];
+    memset(want_a, 0, sizeof want_a);
+    memset(want_k, 0, sizeof want_k);
+    cpu_quantize_act_q8a(x, want_a, N);
+    cpu_quantize_act_q8k(x, want_k, N);
+    const cpu_kernels *tables[3];
+    int n_tables = cpu_kernels_available(tables, 3), checked = 0;
+    for (int t = 0; t < n_tables; t++) {
+        if (tables[t]->quantize_q8a == NULL || tables[t]->quantize_q8k == NULL) continue;
+        memset(got_a, 0, sizeof got_a);    /* padding compared too */
+        memset(got_k, 0, sizeof got_k);
+        tables[t]->quantize_q8a(x, got_a, N);
+        tables[t]->quantize_q8k(x, got_k, N);
+        for (int b = 0; b < N / CPU_QK; b++)
+            ck_assert_msg(memcmp(&got_a[b], &want_a[b], sizeof got_a[b]) == 0, "%s q8a block %d", tables[t]->name, b);
+        for (int b = 0; b < N / CPU_QK_K; b++)
+            ck_assert_msg(memcmp(&got_k[b], &want_k[b], sizeof got_k[b]) == 0, "%s q8k block %d", tables[t]->name, b);
+        checked++;
+    }
+    cpu_features features = cpu_features_detect();
+    if (features.avx512) ck_assert_int_ge(checked, 1);
+    free(x);
+}
+END_TEST
+
 /* ---- matmul ---------------------------------------------------------------------- */
 
 enum { MM_ROWS = 37, MM_COLS = 512, MM_TOKENS = 100 };
@@ -616,6 +654,7 @@ int main(void) {
     tcase_add_test(quant, test_quantization_error_is_within_bounds);
     tcase_add_test(quant, test_all_zero_blocks_quantize_to_zero);
     tcase_add_test(quant, test_activation_quantization_rounds_half_to_even);
+    tcase_add_test(quant, test_simd_activation_quantizers_match_scalar);
     suite_add_tcase(suite, quant);
     TCase *matmul = tcase_create("matmul");
     tcase_set_timeout(matmul, 120);

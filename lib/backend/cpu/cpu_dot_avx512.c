@@ -1005,6 +1005,8 @@ static const cpu_kernels avx512_kernels = {
         [GGML_TYPE_F32] = avx512_tile16_f32, [GGML_TYPE_F16] = avx512_tile16_f16, [GGML_TYPE_BF16] = avx512_tile16_bf16,
         CPU_TILE_KERNELS_TABLE(avx512),
     },
+    .quantize_q8a = cpu_quantize_act_q8a_avx512,
+    .quantize_q8k = cpu_quantize_act_q8k_avx512,
 };
 
 #if defined(__clang__)

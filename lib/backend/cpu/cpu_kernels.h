@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/cpu/cpu_quant.h"
 #include "format/ggml_types.h"
 
 /* y[t * y_stride + r] = dot(row r of w, activation row t) for r < n_rows, t < n_tokens.
@@ -23,6 +24,10 @@ typedef struct cpu_kernels {
     /* The same over tile16 weights (cpu_tile.h): w is the first tile, n_rows a multiple
      * of 16, w_row_bytes the row layout's. NULL: tiles are unpacked for gemm[]. */
     cpu_gemm_fn gemm_tile16[GGML_TYPE_ID_LIMIT];
+    /* One activation row into the int8 formats: the bytes of cpu_quantize_act_q8a and
+     * cpu_quantize_act_q8k. NULL: those (scalar) functions. */
+    void (*quantize_q8a)(const float *x, cpu_block_q8a *out, int64_t n_cols);
+    void (*quantize_q8k)(const float *x, cpu_block_q8k *out, int64_t n_cols);
 } cpu_kernels;
 
 typedef struct cpu_features {

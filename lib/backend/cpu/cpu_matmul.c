@@ -51,6 +51,7 @@ typedef struct matmul_task {
     int n_parts;
     int64_t n_cols, n_tokens;
     const float *x_f32;
+    const cpu_kernels *kernels;
     uint8_t *act[CPU_ACT_FORMATS];      /* quantized activations per format (or NULL) */
     int64_t n_units;                    /* every part's units, one after another */
     int n_threads;
@@ -64,14 +65,18 @@ static void split_range(int64_t n_units, int thread_index, int n_threads, int64_
 }
 
 static void quantize_tokens(const matmul_task *task, int64_t t_begin, int64_t t_end) {
+    void (*quantize_q8a)(const float *, cpu_block_q8a *, int64_t) =
+        task->kernels->quantize_q8a ? task->kernels->quantize_q8a : cpu_quantize_act_q8a;
+    void (*quantize_q8k)(const float *, cpu_block_q8k *, int64_t) =
+        task->kernels->quantize_q8k ? task->kernels->quantize_q8k : cpu_quantize_act_q8k;
     for (int format = CPU_ACT_Q8A; format < CPU_ACT_FORMATS; format++) {
         if (task->act[format] == NULL) continue;
         size_t row_bytes = cpu_act_row_bytes((cpu_act_format)format, task->n_cols);
         for (int64_t t = t_begin; t < t_end; t++) {
             const float *x = task->x_f32 + t * task->n_cols;
             uint8_t *out = task->act[format] + (size_t)t * row_bytes;
-            if (format == CPU_ACT_Q8A) cpu_quantize_act_q8a(x, (cpu_block_q8a *)out, task->n_cols);
-            else cpu_quantize_act_q8k(x, (cpu_block_q8k *)out, task->n_cols);
+            if (format == CPU_ACT_Q8A) quantize_q8a(x, (cpu_block_q8a *)out, task->n_cols);
+            else quantize_q8k(x, (cpu_block_q8k *)out, task->n_cols);
         }
     }
 }
@@ -182,7 +187,7 @@ void cpu_matmul_group_with(const cpu_kernels *kernels, core_threadpool *pool, co
         cpu_features features = cpu_features_detect();
         kernels = cpu_kernels_best(&features);
     }
-    matmul_task task = { .n_parts = n, .n_cols = n_cols, .n_tokens = n_tokens, .x_f32 = x };
+    matmul_task task = { .n_parts = n, .n_cols = n_cols, .n_tokens = n_tokens, .x_f32 = x, .kernels = kernels };
     uint8_t *next = scratch;
     int any_quantized = 0;
     for (int i = 0; i < n; i++) {

@@ -60,6 +60,9 @@ size_t cpu_act_row_bytes(cpu_act_format format, int64_t n_cols);
  * even, as the SIMD converters do. n_cols must be a multiple of the block size. */
 void cpu_quantize_act_q8a(const float *x, cpu_block_q8a *out, int64_t n_cols);
 void cpu_quantize_act_q8k(const float *x, cpu_block_q8k *out, int64_t n_cols);
+/* The same bytes with AVX-512 (x86-64 builds only; the caller checks the CPU). */
+void cpu_quantize_act_q8a_avx512(const float *x, cpu_block_q8a *out, int64_t n_cols);
+void cpu_quantize_act_q8k_avx512(const float *x, cpu_block_q8k *out, int64_t n_cols);
 
 /* Converts n_elements (a multiple of the block size) of `type` to float. Products and
  * sums follow ggml's reference dequantizers exactly (tests/ref/quants.py mirrors them).

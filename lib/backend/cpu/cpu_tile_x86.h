@@ -35,28 +35,51 @@
  *   TILE_SCALED_HIGH_NIBBLES: 1 where vi_dot_q8 sums unsigned bytes up to 240 into int32
  *     exactly (vpdpbusd), 0 otherwise. */
 
-/* Decode of Q4_0, Q4_1 and Q8_0 prefetches every line of the stream 2 KiB ahead into L2
- * (T1), and Q6_K 8 KiB ahead (its ql and qh parts are two streams a few KiB apart,
- * which the hardware prefetcher alone follows at about half speed), a quarter of a
- * super-block's 53 lines before each quarter of its work (one burst of 53: one thread
- * ~21 GB/s, spread: ~25). Q4_K has no
- * software prefetch: its 36-line bursts measured ~20% slower than the hardware
- * prefetcher alone (bench_matmul, one thread 19 -> 24 GB/s). Q5_K needs it (2 threads:
- * ~18 GB/s without, 24-28 with), 8 KiB ahead, a quarter of a super-block's 44 lines per
+/* Decode of Q8_0 prefetches every line of the stream 2 KiB ahead into L2 (T1), and Q6_K
+ * 8 KiB ahead (its ql and qh parts are two streams a few KiB apart, which the hardware
+ * prefetcher alone follows at about half speed), a quarter of a super-block's 53 lines
+ * before each quarter of its work (one burst of 53: one thread ~21 GB/s, spread: ~25).
+ * Q4_0, Q4_1, Q5_0, Q5_1 and Q4_K have no software prefetch: the hardware prefetcher
+ * alone did as well or better (bench_matmul, 2 threads, 15 alternating pairs of
+ * binaries: Q4_0 35.3 -> 36.0 GB/s, Q4_1 38.0 -> 38.3, Q5_0 30.5 -> 33.2; Q4_0 reached
+ * 49-54 GB/s in the VM's high-bandwidth moments without, 43-48 with; Q4_K's 36-line
+ * bursts measured ~20% slower, one thread 19 -> 24 GB/s). Q5_K needs it (2 threads:
+ * ~18 GB/s without, 24-31 with), 8 KiB ahead, a quarter of a super-block's 44 lines per
  * chunk of 64 elements (all 44 at once: 23-27 GB/s). Measured on the 2-core VM,
  * whose memory bandwidth itself varies from run to run: T1 did at least as well as T0.
- * Build with -DTILE_PREFETCH_HINT=... -DTILE_PREFETCH_BYTES=... -DK_PREFETCH_BYTES=...
- * to measure other choices (0 turns the 32-element types' prefetch off). */
+ * Build with -DTILE_PREFETCH_HINT=... and -DQ4_PREFETCH_BYTES=... (Q5_, Q8_, Q5K_, Q6K_)
+ * to measure other choices (0 turns a type's prefetch off). */
 #ifndef TILE_PREFETCH_HINT
 #define TILE_PREFETCH_HINT _MM_HINT_T1
 #endif
-#ifndef K_PREFETCH_BYTES
-#define K_PREFETCH_BYTES 8192
+#ifndef Q4_PREFETCH_BYTES
+#define Q4_PREFETCH_BYTES 0
 #endif
-#ifndef TILE_PREFETCH_BYTES
-#define TILE_PREFETCH_BYTES 2048
+#ifndef Q5_PREFETCH_BYTES
+#define Q5_PREFETCH_BYTES 0
 #endif
-enum { DECODE_PREFETCH_BYTES = TILE_PREFETCH_BYTES, PREFILL_MIN_TOKENS = 4, PREFILL_CHUNK_BLOCKS = 32,
+#ifndef Q8_PREFETCH_BYTES
+#define Q8_PREFETCH_BYTES 2048
+#endif
+#ifndef Q5K_PREFETCH_BYTES
+#define Q5K_PREFETCH_BYTES 8192
+#endif
+#ifndef Q6K_PREFETCH_BYTES
+#define Q6K_PREFETCH_BYTES 8192
+#endif
+
+/* How far ahead decode prefetches a matrix of this type (0: not at all). */
+TILE_INLINE size_t decode_prefetch_bytes(uint32_t type) {
+    switch (type) {
+    case GGML_TYPE_Q4_0: case GGML_TYPE_Q4_1: return Q4_PREFETCH_BYTES;
+    case GGML_TYPE_Q5_0: case GGML_TYPE_Q5_1: return Q5_PREFETCH_BYTES;
+    case GGML_TYPE_Q8_0: return Q8_PREFETCH_BYTES;
+    case GGML_TYPE_Q5_K: return Q5K_PREFETCH_BYTES;
+    case GGML_TYPE_Q6_K: return Q6K_PREFETCH_BYTES;
+    default: return 0;
+    }
+}
+enum { PREFILL_MIN_TOKENS = 4, PREFILL_CHUNK_BLOCKS = 32,
        PREFILL_TOKEN_GROUP = TILE_TOKEN_GROUP, K_PREFILL_BLOCKS = 4, K_TOKEN_GROUP = TILE_K_TOKEN_GROUP };
 
 /* The grouped layout of cpu_tile.h: per block (16 rows) level bytes and header bytes,
@@ -204,7 +227,7 @@ TILE_INLINE void tile_decode(uint32_t type, const uint8_t *tile, int64_t n_block
     const int pair_lines = (int)(2 * (block_level_bytes(type) + block_header_bytes(type)) / 64);
     vf acc = vf_zero();
     for (int64_t b = 0; b < n_blocks; b += 2) {
-        if (DECODE_PREFETCH_BYTES > 0) prefetch_lines(stream_at(type, tile, b) + DECODE_PREFETCH_BYTES, pair_lines);
+        if (decode_prefetch_bytes(type) > 0) prefetch_lines(stream_at(type, tile, b) + decode_prefetch_bytes(type), pair_lines);
         TILE_UNROLL for (int j = 0; j < 2; j++)
             acc = tile_chain(type, acc, block_sums(type, block_levels(type, tile, b + j), x + b + j),
                              block_header(type, tile, b + j), x + b + j);
@@ -439,7 +462,7 @@ TILE_INLINE void tile_decode_k(uint32_t type, const uint8_t *tile, int64_t n_blo
     vf acc = vf_zero();
     for (int64_t b = 0; b < n_blocks; b++) {
         const cpu_block_q8k *xb = x + b;
-        const uint8_t *prefetch = type == GGML_TYPE_Q4_K ? NULL : stream_at(type, tile, b) + K_PREFETCH_BYTES;
+        const uint8_t *prefetch = decode_prefetch_bytes(type) > 0 ? stream_at(type, tile, b) + decode_prefetch_bytes(type) : NULL;
         k_superblock(type, block_levels(type, tile, b), block_header(type, tile, b), &xb, 1, &acc, prefetch);
     }
     vf_store(y, acc);
