@@ -57,7 +57,12 @@ def test_bench_reports_layout_memory_and_bandwidth(sllm_bin, tiny_llama_path):
     assert copied["weights_bytes"] + copied["kv_bytes"] < copied["peak_rss_bytes"]
     assert copied["peak_rss_bytes"] < PROBE_BUFFER_BYTES
     assert copied["read_bandwidth_gb_per_s"] > 0
+    assert copied["read_bandwidth_best_probe_gb_per_s"] > 0
     assert copied["read_bandwidth_loop"] in ("AVX-512", "AVX2", "scalar")
+    # Decode goes in slices of 4 tokens with one read of the sampler's 256 MiB before
+    # each (kept out of the peak RSS like the probe's 1 GiB): 4 tokens, one read.
+    assert copied["read_bandwidth_reads_during_decode"] == 1
+    assert copied["peak_rss_bytes"] < 256 << 20
 
     mapped = bench_json(sllm_bin, tiny_llama_path, "--mmap")
     assert mapped["weights_layout"].startswith("mmap'd from the file")
