@@ -8,7 +8,7 @@ static const cli_command commands[] = {
     { "info", cmd_info, "sllm info MODEL.gguf [--json]" },
     { "quantize", cmd_quantize, "sllm quantize IN.gguf OUT.gguf TYPE" },
     { "run", cmd_run, "sllm run -m MODEL -p PROMPT [-n N] [--temp T] [--seed S] [-t THREADS] [--mmap] [--json]" },
-    { "bench", cmd_bench, "sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [--mmap] [--json]" },
+    { "bench", cmd_bench, "sllm bench -m MODEL [-p 128] [-n 64] [-t 2] [-r 3] [--mmap] [--json]" },
     { "tokenize", cmd_tokenize, "sllm tokenize -m MODEL [--no-special] [--parse-special] (-p TEXT | -f FILE)" },
     { "chat", cmd_chat, "sllm chat -m MODEL [--replay FILE.json] [--mmap] [--json] [--system TEXT] ... (sllm chat --help)" },
     { "bench-chat", cmd_bench_chat, "sllm bench chat -m MODEL [-c CONVERSATIONS] [-T TURNS] [-u USER_TOKENS] [-r REPLY_TOKENS] [--interleave] [--mmap] [--json]" },
