@@ -169,6 +169,11 @@ static int read_task_open(int n_threads, size_t bytes, read_task *task, core_reg
     return 1;
 }
 
+/* What one run of the task reads: every thread's slice. */
+static size_t read_task_bytes(const read_task *task, const core_threadpool *pool) {
+    return task->thread_bytes * (size_t)core_threadpool_size(pool);
+}
+
 static double read_task_seconds(read_task *task, core_threadpool *pool) {
     double start = now_seconds();
     core_threadpool_run(pool, read_slice, task);
@@ -183,7 +188,7 @@ void read_bandwidth_measure(int n_threads, read_bandwidth *out) {
     if (!read_task_open(n_threads, READ_BUFFER_BYTES, &task, &region, &pool)) return;
     task.read = pick_read_fn(&out->loop);
     out->huge_pages = region.huge;
-    size_t bytes_read = task.thread_bytes * (size_t)n_threads;
+    size_t bytes_read = read_task_bytes(&task, pool);
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
         task.config = configs[c];
         for (int rep = 0; rep < READ_REPEATS; rep++) {
@@ -202,7 +207,6 @@ struct read_sampler {
     read_task task;
     core_region region;
     core_threadpool *pool;
-    int n_threads;
 };
 
 read_sampler *read_sampler_open(int n_threads, size_t bytes, const read_bandwidth *best) {
@@ -215,14 +219,13 @@ read_sampler *read_sampler_open(int n_threads, size_t bytes, const read_bandwidt
     const char *loop;
     sampler->task.read = pick_read_fn(&loop);
     sampler->task.config = configs[best->best_config];
-    sampler->n_threads = n_threads;
     return sampler;
 }
 
 double read_sampler_run(read_sampler *sampler) { return read_task_seconds(&sampler->task, sampler->pool); }
 
 size_t read_sampler_bytes_read(const read_sampler *sampler) {
-    return sampler->task.thread_bytes * (size_t)sampler->n_threads;
+    return read_task_bytes(&sampler->task, sampler->pool);
 }
 
 /* Every page was written: whole huge pages, or the 4 KiB pages the bytes span. */

@@ -239,6 +239,8 @@ static const cpu_kernels scalar_kernels = {
         [GGML_TYPE_Q5_1] = gemm_q5_1, [GGML_TYPE_Q8_0] = gemm_q8_0, [GGML_TYPE_Q4_K] = gemm_q4_K,
         [GGML_TYPE_Q5_K] = gemm_q5_K, [GGML_TYPE_Q6_K] = gemm_q6_K,
     },
+    .quantize_q8a = cpu_quantize_act_q8a,
+    .quantize_q8k = cpu_quantize_act_q8k,
 };
 
 const cpu_kernels *cpu_kernels_scalar(void) { return &scalar_kernels; }

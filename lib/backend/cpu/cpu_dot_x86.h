@@ -395,4 +395,6 @@ X86_GEMM_K(x86_gemm_q6_K, GGML_TYPE_Q6_K)
             [GGML_TYPE_Q6_K] = x86_gemm_q6_K,                                                 \
         },                                                                                    \
         .gemm_tile16 = { __VA_ARGS__ },                                                       \
+        .quantize_q8a = cpu_quantize_act_q8a,                                                 \
+        .quantize_q8k = cpu_quantize_act_q8k,                                                 \
     };

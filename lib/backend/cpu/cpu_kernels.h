@@ -25,7 +25,8 @@ typedef struct cpu_kernels {
      * of 16, w_row_bytes the row layout's. NULL: tiles are unpacked for gemm[]. */
     cpu_gemm_fn gemm_tile16[GGML_TYPE_ID_LIMIT];
     /* One activation row into the int8 formats: the bytes of cpu_quantize_act_q8a and
-     * cpu_quantize_act_q8k. NULL: those (scalar) functions. */
+     * cpu_quantize_act_q8k (every table has both; tables without a faster version hold
+     * those functions). */
     void (*quantize_q8a)(const float *x, cpu_block_q8a *out, int64_t n_cols);
     void (*quantize_q8k)(const float *x, cpu_block_q8k *out, int64_t n_cols);
 } cpu_kernels;

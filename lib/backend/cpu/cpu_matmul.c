@@ -65,18 +65,14 @@ static void split_range(int64_t n_units, int thread_index, int n_threads, int64_
 }
 
 static void quantize_tokens(const matmul_task *task, int64_t t_begin, int64_t t_end) {
-    void (*quantize_q8a)(const float *, cpu_block_q8a *, int64_t) =
-        task->kernels->quantize_q8a ? task->kernels->quantize_q8a : cpu_quantize_act_q8a;
-    void (*quantize_q8k)(const float *, cpu_block_q8k *, int64_t) =
-        task->kernels->quantize_q8k ? task->kernels->quantize_q8k : cpu_quantize_act_q8k;
     for (int format = CPU_ACT_Q8A; format < CPU_ACT_FORMATS; format++) {
         if (task->act[format] == NULL) continue;
         size_t row_bytes = cpu_act_row_bytes((cpu_act_format)format, task->n_cols);
         for (int64_t t = t_begin; t < t_end; t++) {
             const float *x = task->x_f32 + t * task->n_cols;
             uint8_t *out = task->act[format] + (size_t)t * row_bytes;
-            if (format == CPU_ACT_Q8A) quantize_q8a(x, (cpu_block_q8a *)out, task->n_cols);
-            else quantize_q8k(x, (cpu_block_q8k *)out, task->n_cols);
+            if (format == CPU_ACT_Q8A) task->kernels->quantize_q8a(x, (cpu_block_q8a *)out, task->n_cols);
+            else task->kernels->quantize_q8k(x, (cpu_block_q8k *)out, task->n_cols);
         }
     }
 }
